@@ -1,0 +1,2 @@
+// Placeholder; replaced by the MPI layer.
+import CMPI

@@ -1,0 +1,3 @@
+// Placeholder.
+import CHDF5
+import ZIPFoundation

@@ -1,0 +1,4 @@
+import DistributedTraining
+import EquivariantNet
+import GlassData
+print("launcher")
