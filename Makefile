@@ -7,6 +7,7 @@
 # SWIFTPM_FLAGS passes options to swift build/test, e.g. SWIFTPM_FLAGS="--scratch-path .build-x".
 # MPIRUN_FLAGS passes options to mpirun in the demo (--oversubscribe lets 2 ranks share 1 core).
 
+SHELL := /bin/bash
 SWIFT ?= swift
 SWIFTPM_FLAGS ?=
 MPIRUN ?= mpirun
@@ -24,9 +25,18 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 
+# The last line counts test cases of both XCTest and Swift Testing ("tests: N passed, N failed"):
+# swift test otherwise closes on Swift Testing's own line, which reads "0 tests" when every test
+# is an XCTest.
 test: deps
 	$(SWIFT) build $(SWIFTPM_FLAGS)
-	$(SWIFT) test $(SWIFTPM_FLAGS)
+	@log=$$(mktemp); set -o pipefail; \
+	$(SWIFT) test $(SWIFTPM_FLAGS) 2>&1 | tee "$$log"; status=$$?; \
+	awk '/^Test Case .* passed \(/ { passed++ } /^Test Case .* failed \(/ { failed++ } \
+	     / Test .* passed after / && !/Test run with/ { passed++ } \
+	     / Test .* failed after / && !/Test run with/ { failed++ } \
+	     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$$log"; \
+	rm -f "$$log"; exit $$status
 
 demo: deps
 	$(SWIFT) build -c release $(SWIFTPM_FLAGS)
