@@ -21,10 +21,7 @@ struct Inspect: ParsableCommand {
     var neighborSnapshots: Int = 100
 
     func run() throws {
-        let data: SnapshotFile
-        do { data = try SnapshotFile(path: file) } catch {
-            throw ValidationError("\(error)")
-        }
+        let data = try SnapshotFile(path: file)
         let summary = try Summary(data, cutoff: cutoff, neighborSnapshots: neighborSnapshots)
         if json {
             let encoded = try JSONSerialization.data(withJSONObject: summary.dictionary, options: [.prettyPrinted, .sortedKeys])
