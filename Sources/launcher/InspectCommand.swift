@@ -85,7 +85,7 @@ private struct Summary {
         dictionary["particles"] = ["total": total, "min_per_snapshot": counts.min()!, "max_per_snapshot": counts.max()!]
         dictionary["species_counts"] = Dictionary(uniqueKeysWithValues: zip(attributes.speciesNames, speciesCounts))
         dictionary["box"] = ["min": boxMin, "max": boxMax]
-        dictionary["temperature"] = attributes.temperature.isFinite ? attributes.temperature : "unknown"
+        dictionary["temperature"] = attributes.temperature.isFinite ? attributes.temperature as Any : NSNull()
         dictionary["density"] = attributes.density
         dictionary["time_unit"] = attributes.timeUnit
         dictionary["times"] = data.times
