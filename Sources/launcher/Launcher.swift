@@ -22,10 +22,12 @@ struct Launcher: ParsableCommand {
             Subcommands:
               version    versions of EquiGlass, Swift and the MPI library; rank and size
               selftest   runs every MPI collective across the ranks and checks the results
+              inspect    summary and validation of a snapshot file
+              import     converts other formats to the snapshot format
 
             Not yet available: train, evaluate, predict, bench, report, embed.
             """,
         version: equiGlassVersion,
-        subcommands: [VersionCommand.self, SelfTestCommand.self]
+        subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self]
     )
 }
