@@ -146,14 +146,19 @@ public struct TensorProductUVU: Sendable {
                             let hr = hj + Int(k.featureOffset), ghr = ghj + Int(k.featureOffset)
                             let wr = we + Int(k.weightOffset), gr = go + Int(k.outputOffset)
                             var dotY: Float = 0
-                            for u in 0..<c {
-                                let a = gr[u] * hr[u]
-                                dotY += wr[u] * a
-                                ghr[u] += coef * wr[u] * gr[u]
-                            }
                             if let gwe {
                                 let gwr = gwe + Int(k.weightOffset)
-                                for u in 0..<c { gwr[u] += coef * gr[u] * hr[u] }
+                                for u in 0..<c {
+                                    let a = gr[u] * hr[u]
+                                    dotY += wr[u] * a
+                                    ghr[u] += coef * wr[u] * gr[u]
+                                    gwr[u] += coef * a
+                                }
+                            } else {
+                                for u in 0..<c {
+                                    dotY += wr[u] * gr[u] * hr[u]
+                                    ghr[u] += coef * wr[u] * gr[u]
+                                }
                             }
                             gye?[Int(k.shIndex)] += k.value * dotY
                         }
