@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the Slurm test harness (sourced by Tests/slurm/run.sh).
 # Jobs are inspected with `scontrol show job -o`: the test cluster has no accounting
 # database (no sacct) but keeps finished jobs for MinJobAge = 30 min.

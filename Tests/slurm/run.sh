@@ -13,6 +13,8 @@
 #   requeue_term    scontrol requeue mid-run (SIGTERM path): checkpoint, Slurm requeues, resume, COMPLETED
 #   mpirun_fallback train.sbatch with EQUIGLASS_MPI_LAUNCH=mpirun, preempted by USR1: resumes, COMPLETED
 #   sweep           slurm/sweep.sbatch over 3 rows with throttle %1: 3 run directories, never 2 at once
+#   time_limit      --time=1 --signal=B:USR1@45: Slurm's own warning signal requeues the job
+#                   until it completes (about 1-2 min; the training must outlast ~45 s)
 #
 # Environment:
 #   EQUIGLASS_LAUNCHER           the launcher under test; default: the stand-in
@@ -21,9 +23,11 @@
 #                                stand-in a placeholder file is used when it is absent)
 #   EQUIGLASS_SLURM_TRAIN_ARGS   launcher train options added to every job (e.g. "--global-batch 8")
 #   EQUIGLASS_SLURM_EPOCHS       epochs of the train, evaluate and sweep jobs (default 2)
-#   EQUIGLASS_SLURM_PREEMPT_EPOCHS  epochs of the preempted jobs (default 6; they must still
+#   EQUIGLASS_SLURM_PREEMPT_EPOCHS  epochs of the preempted jobs (default 3; they must still
 #                                run when the signal comes, after PREEMPT_AFTER metrics lines)
 #   EQUIGLASS_SLURM_PREEMPT_AFTER   metrics.jsonl lines to wait for before the signal (default 3)
+#   EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS  epochs of the time_limit job (default 6; it must
+#                                train for more than ~45 s; the stand-in takes 0.75 s a step there)
 #   EQUIGLASS_SLURM_PROGRESS_KEY the metrics field that must increase across restarts (default step)
 #   EQUIGLASS_SLURM_JOB_TIMEOUT  seconds a job may take (default 300)
 #   EQUIGLASS_SLURM_NO_CLUSTER=1 use the running cluster; neither start nor stop it
@@ -36,13 +40,16 @@ set -uo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo" || exit 1
+# shellcheck source=Tests/slurm/lib.sh
 source "$here/lib.sh"
 
 JOB_TIMEOUT=${EQUIGLASS_SLURM_JOB_TIMEOUT:-300}
 EPOCHS=${EQUIGLASS_SLURM_EPOCHS:-2}
-PREEMPT_EPOCHS=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-6}
+PREEMPT_EPOCHS=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-3}
 PREEMPT_AFTER=${EQUIGLASS_SLURM_PREEMPT_AFTER:-3}
 PROGRESS_KEY=${EQUIGLASS_SLURM_PROGRESS_KEY:-step}
+TIME_LIMIT_EPOCHS=${EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS:-6}
+TIME_LIMIT_STEP_SECONDS=${FAKE_TIME_LIMIT_STEP_SECONDS:-0.75}
 read -r -a TRAIN_ARGS <<<"${EQUIGLASS_SLURM_TRAIN_ARGS:-}"
 export FAKE_STEPS_PER_EPOCH=${FAKE_STEPS_PER_EPOCH:-10}
 export FAKE_STEP_SECONDS=${FAKE_STEP_SECONDS:-0.2}
@@ -84,7 +91,8 @@ cleanup() {
         return
     fi
     if ((started_cluster)); then
-        local t=$(now)
+        local t
+        t=$(now)
         bash "$repo/tools/slurm/stop-local-cluster.sh"
         say "cluster stopped in $(elapsed "$t") s"
     fi
@@ -124,7 +132,6 @@ test_mpi_pmix() {
 }
 
 TRAIN_RUN=$WORK/runs/train
-TRAIN_JOB=""
 test_train() {
     local job log state n
     job=$(train_job train -- --out "$TRAIN_RUN" --epochs "$EPOCHS")
@@ -213,8 +220,29 @@ test_mpirun_fallback() {
     grep -q 'tasks x 1 cpus, mpirun$' "$WORK"/mpirun-fallback-*.out || fail_test "train.sbatch did not use mpirun"
 }
 
+# The time limit itself: with --time=1 --signal=B:USR1@45 Slurm signals the batch shell
+# 15-45 s into each run (its time-limit check runs about every 30 s); the run checkpoints,
+# is requeued with a fresh time limit, and the training (longer than 15 s) ends after restarts.
+test_time_limit() {
+    local run=$WORK/runs/time-limit job log restarts steps
+    job=$(train_job time-limit --time=1 --signal=B:USR1@45 \
+        --export=ALL,FAKE_STEP_SECONDS="$TIME_LIMIT_STEP_SECONDS" -- --out "$run" --epochs "$TIME_LIMIT_EPOCHS")
+    log=$WORK/time-limit-$job.out
+    wait_job "$job" "$log" >/dev/null
+    expect_completed "$job" "$log"
+    restarts=$(job_field "$job" Restarts)
+    ((restarts >= 1)) || { cat "$log"; fail_test "no SIGUSR1 before the time limit: the job was never requeued"; }
+    grep -q 'received SIGUSR1' "$log" || { cat "$log"; fail_test "the batch shell never received SIGUSR1"; }
+    : >"$WORK/empty.jsonl"
+    steps=$(check_resumed "$WORK/empty.jsonl" "$run/metrics.jsonl" "$PROGRESS_KEY")
+    if ((STANDIN)); then
+        ((${steps#* } == TIME_LIMIT_EPOCHS * FAKE_STEPS_PER_EPOCH)) || fail_test "finished at step ${steps#* }"
+    fi
+    say "time-limit: job $job restarts=$restarts, $PROGRESS_KEY ${steps#* } at the end"
+}
+
 test_sweep() {
-    local rows=$WORK/sweep-rows.txt job log i n expected state
+    local rows=$WORK/sweep-rows.txt job i n expected
     cat >"$rows" <<ROWS
 # one row per array task; comments and blank lines do not count
 --epochs 1
@@ -227,13 +255,12 @@ ROWS
     job=$(submit --job-name=eg-sweep --output="$WORK/sweep-%A_%a.out" --array="0-$((n - 1))%1" \
         --export=ALL,EQUIGLASS_SWEEP_DIR="$WORK/runs/sweep" \
         slurm/sweep.sbatch "$rows" --data "$DATA" "${TRAIN_ARGS[@]}")
-    log=$WORK/sweep-${job}_*.out
     local start=$SECONDS states
     while :; do
         states=$(scontrol show job -o "$job" 2>/dev/null | grep -oE 'JobState=[A-Z_]+' | sort | uniq -c | tr -s ' ' || true)
         [[ $(scontrol show job -o "$job" | grep -c 'JobState=COMPLETED') == "$n" ]] && break
         if scontrol show job -o "$job" | grep -qE 'JobState=(FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY)'; then
-            show_job "$job"; cat $log >&2; fail_test "a sweep task failed: $states"
+            show_job "$job"; cat "$WORK/sweep-${job}"_*.out >&2; fail_test "a sweep task failed: $states"
         fi
         ((SECONDS - start < JOB_TIMEOUT)) || { show_job "$job"; fail_test "sweep not done after $JOB_TIMEOUT s: $states"; }
         sleep 0.5
@@ -263,7 +290,7 @@ PY
 }
 
 # --- driver -----------------------------------------------------------------------------------
-all_tests=(mpi_pmix train evaluate preempt_usr1 requeue_term mpirun_fallback sweep)
+all_tests=(mpi_pmix train evaluate preempt_usr1 requeue_term mpirun_fallback sweep time_limit)
 tests=("$@")
 ((${#tests[@]})) || tests=("${all_tests[@]}")
 passed=0
