@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# Slurm test harness: starts the one-node cluster, submits the job templates of slurm/ and
+# checks that they train, resume after preemption, sweep and evaluate. Run as root from
+# the repository root:
+#
+#   bash Tests/slurm/run.sh [TEST...]        (default: all tests, in this order)
+#
+# Tests:
+#   mpi_pmix        srun --mpi=pmix starts 2 tasks that form one MPI world (Tests/slurm/mpi_probe.c)
+#   train           slurm/train.sbatch, 2 tasks: COMPLETED 0:0, metrics.jsonl parses, no restart
+#   evaluate        slurm/evaluate.sbatch chained with --dependency=afterok on the train job: JSON stored
+#   preempt_usr1    scancel --signal=USR1 --batch mid-run: checkpoint, requeue, resume, COMPLETED
+#   requeue_term    scontrol requeue mid-run (SIGTERM path): checkpoint, Slurm requeues, resume, COMPLETED
+#   mpirun_fallback train.sbatch with EQUIGLASS_MPI_LAUNCH=mpirun, preempted by USR1: resumes, COMPLETED
+#   sweep           slurm/sweep.sbatch over 3 rows with throttle %1: 3 run directories, never 2 at once
+#   time_limit      --time=1 --signal=B:USR1@45: Slurm's own warning signal requeues the job
+#                   until it completes (about 1-2 min; the training must outlast ~45 s)
+#
+# Environment:
+#   EQUIGLASS_LAUNCHER           the launcher under test; default: the stand-in
+#                                Tests/slurm/fake_launcher.py (same contract, no real training)
+#   EQUIGLASS_SLURM_DATA         training data (default data/ka-N1000-T0.60-train.h5; with the
+#                                stand-in a placeholder file is used when it is absent)
+#   EQUIGLASS_SLURM_TRAIN_ARGS   launcher train options added to every job (e.g. "--global-batch 8")
+#   EQUIGLASS_SLURM_EPOCHS       epochs of the train, evaluate and sweep jobs (default 2)
+#   EQUIGLASS_SLURM_PREEMPT_EPOCHS  epochs of the preempted jobs (default 3; they must still
+#                                run when the signal comes, after PREEMPT_AFTER metrics lines)
+#   EQUIGLASS_SLURM_PREEMPT_AFTER   metrics.jsonl lines to wait for before the signal (default 3)
+#   EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS  epochs of the time_limit job (default 6; it must
+#                                train for more than ~45 s; the stand-in takes 0.75 s a step there)
+#   EQUIGLASS_SLURM_PROGRESS_KEY the metrics field that must increase across restarts (default step)
+#   EQUIGLASS_SLURM_JOB_TIMEOUT  seconds a job may take (default 300)
+#   EQUIGLASS_SLURM_NO_CLUSTER=1 use the running cluster; neither start nor stop it
+#   EQUIGLASS_SLURM_KEEP=1       keep the work directory and leave the cluster running
+#   FAKE_STEPS_PER_EPOCH, FAKE_STEP_SECONDS  the stand-in's pace (default 10 and 0.2)
+#
+# Prints one PASS/FAIL line per test and "N passed, N failed" at the end; exits 1 on failure.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cd "$repo" || exit 1
+# shellcheck source=Tests/slurm/lib.sh
+source "$here/lib.sh"
+
+JOB_TIMEOUT=${EQUIGLASS_SLURM_JOB_TIMEOUT:-300}
+EPOCHS=${EQUIGLASS_SLURM_EPOCHS:-2}
+PREEMPT_EPOCHS=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-3}
+PREEMPT_AFTER=${EQUIGLASS_SLURM_PREEMPT_AFTER:-3}
+PROGRESS_KEY=${EQUIGLASS_SLURM_PROGRESS_KEY:-step}
+TIME_LIMIT_EPOCHS=${EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS:-6}
+TIME_LIMIT_STEP_SECONDS=${FAKE_TIME_LIMIT_STEP_SECONDS:-0.75}
+read -r -a TRAIN_ARGS <<<"${EQUIGLASS_SLURM_TRAIN_ARGS:-}"
+export FAKE_STEPS_PER_EPOCH=${FAKE_STEPS_PER_EPOCH:-10}
+export FAKE_STEP_SECONDS=${FAKE_STEP_SECONDS:-0.2}
+
+# The work directory holds the data placeholder, the run directories and the job logs.
+WORK=$(mktemp -d /tmp/equiglass-slurm-tests.XXXXXX)
+export WORK
+: >"$WORK/submitted-jobs"
+
+STANDIN=0
+if [[ -z ${EQUIGLASS_LAUNCHER:-} ]]; then
+    export EQUIGLASS_LAUNCHER=$here/fake_launcher.py
+fi
+[[ $EQUIGLASS_LAUNCHER == "$here/fake_launcher.py" ]] && STANDIN=1
+[[ -x $EQUIGLASS_LAUNCHER ]] || { say "ERROR: EQUIGLASS_LAUNCHER=$EQUIGLASS_LAUNCHER is not executable"; exit 1; }
+# The job templates choose srun or mpirun themselves, except where a test says otherwise.
+unset EQUIGLASS_MPI_LAUNCH EQUIGLASS_SWEEP_DIR
+export EQUIGLASS_ROOT=$repo
+
+DATA=${EQUIGLASS_SLURM_DATA:-data/ka-N1000-T0.60-train.h5}
+[[ $DATA == /* ]] || DATA=$repo/$DATA
+if [[ ! -f $DATA ]]; then
+    if ((STANDIN)); then
+        DATA=$WORK/placeholder-train.h5
+        echo "placeholder: the stand-in launcher only checks that the file exists" >"$DATA"
+    else
+        say "ERROR: training data $DATA not found (set EQUIGLASS_SLURM_DATA)"
+        exit 1
+    fi
+fi
+
+# --- the cluster -----------------------------------------------------------------------------
+started_cluster=0
+cleanup() {
+    local id
+    while read -r id; do scancel "$id" 2>/dev/null || true; done <"$WORK/submitted-jobs"
+    if [[ -n ${EQUIGLASS_SLURM_KEEP:-} ]]; then
+        say "kept $WORK (and the cluster)"
+        return
+    fi
+    if ((started_cluster)); then
+        local t
+        t=$(now)
+        bash "$repo/tools/slurm/stop-local-cluster.sh"
+        say "cluster stopped in $(elapsed "$t") s"
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+total_start=$(now)
+if [[ -z ${EQUIGLASS_SLURM_NO_CLUSTER:-} ]]; then
+    if ! sinfo -h >/dev/null 2>&1; then started_cluster=1; fi
+    t=$(now)
+    bash "$repo/tools/slurm/start-local-cluster.sh" || { say "ERROR: the cluster did not start"; exit 1; }
+    say "cluster up in $(elapsed "$t") s"
+fi
+say "launcher: $EQUIGLASS_LAUNCHER$( ((STANDIN)) && echo ' (the stand-in)'); data: $DATA; work: $WORK"
+
+# Common sbatch options: logs in the work directory.
+train_job() { # NAME [extra sbatch options...] -- [launcher options...]
+    local name=$1; shift
+    local sb=() 
+    while (($#)) && [[ $1 != -- ]]; do sb+=("$1"); shift; done
+    shift
+    submit --job-name="eg-$name" --output="$WORK/$name-%j.out" --nodes=1 --ntasks-per-node=2 \
+        --cpus-per-task=1 "${sb[@]}" slurm/train.sbatch --data "$DATA" "${TRAIN_ARGS[@]}" "$@"
+}
+
+# --- tests -------------------------------------------------------------------------------------
+
+test_mpi_pmix() {
+    mpicc -O1 -o "$WORK/mpi_probe" "$here/mpi_probe.c" || fail_test "mpicc could not build mpi_probe.c"
+    local job log="$WORK/mpi-probe.out"
+    job=$(submit --job-name=eg-mpi-probe --output="$log" --ntasks=2 --cpus-per-task=1 \
+        --wrap="srun --mpi=pmix $WORK/mpi_probe")
+    wait_job "$job" "$log" >/dev/null
+    expect_completed "$job" "$log"
+    grep -qx 'mpi_probe size=2 sum=3 ok' "$log" || { cat "$log"; fail_test "the 2 srun tasks are not one MPI world of size 2"; }
+}
+
+TRAIN_RUN=$WORK/runs/train
+test_train() {
+    local job log state n
+    job=$(train_job train -- --out "$TRAIN_RUN" --epochs "$EPOCHS")
+    echo "$job" >"$WORK/train-job-id"
+    log=$WORK/train-$job.out
+    state=$(wait_job "$job" "$log")
+    expect_completed "$job" "$log"
+    [[ $(job_field "$job" Restarts) == 0 ]] || fail_test "job $job restarted without a signal"
+    grep -q 'tasks x 1 cpus, srun$' "$log" || { cat "$log"; fail_test "train.sbatch did not launch with srun --mpi=pmix"; }
+    n=$(check_metrics "$TRAIN_RUN/metrics.jsonl")
+    if ((STANDIN)); then
+        # The stand-in shows what each rank saw: 2 ranks, threads tied to --cpus-per-task.
+        grep -q 'rank 0 of 2 threads omp=1 openblas=1 option=1' "$log" &&
+            grep -q 'rank 1 of 2 threads omp=1 openblas=1 option=1' "$log" ||
+            { cat "$log"; fail_test "the ranks did not see 2 tasks with 1 thread each"; }
+        ((n == EPOCHS * FAKE_STEPS_PER_EPOCH)) || fail_test "$n metrics records, expected $((EPOCHS * FAKE_STEPS_PER_EPOCH))"
+    fi
+    say "train: job $job $state, $n metrics records"
+}
+
+test_evaluate() {
+    local train_job job log out
+    train_job=$(cat "$WORK/train-job-id" 2>/dev/null) || fail_test "needs the train test first"
+    out=$WORK/evaluation.json
+    log=$WORK/evaluate.out
+    # afterok: the evaluation waits for the training job (already finished here) to succeed.
+    job=$(submit --job-name=eg-evaluate --output="$log" --dependency="afterok:$train_job" \
+        slurm/evaluate.sbatch "$TRAIN_RUN" "$DATA" "$out")
+    wait_job "$job" "$log" >/dev/null
+    expect_completed "$job" "$log"
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d, dict), d' "$out" ||
+        fail_test "$out is not a JSON object"
+    if ((STANDIN)); then
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["step"] == int(sys.argv[2]), d' \
+            "$out" "$((EPOCHS * FAKE_STEPS_PER_EPOCH))" || fail_test "the evaluation did not read the final checkpoint"
+    fi
+}
+
+# preempt NAME HOW [sbatch options]: a training job is interrupted mid-run by HOW (usr1 or
+# requeue) and must come back, resume from its checkpoint and complete.
+preempt() {
+    local name=$1 how=$2; shift 2
+    local run=$WORK/runs/$name job log t0 restarts steps
+    job=$(train_job "$name" "$@" -- --out "$run" --epochs "$PREEMPT_EPOCHS")
+    log=$WORK/$name-$job.out
+    wait_progress "$run/metrics.jsonl" "$PREEMPT_AFTER" "$job" "$log"
+    cp "$run/metrics.jsonl" "$WORK/$name-before.jsonl"
+    t0=$(now)
+    case $how in
+        usr1) scancel --signal=USR1 --batch "$job" || fail_test "scancel --signal=USR1 --batch $job failed" ;;
+        requeue) scontrol requeue "$job" || fail_test "scontrol requeue $job failed" ;;
+    esac
+    # Wait for the restart, to measure how long the job was away.
+    local start=$SECONDS
+    until [[ $(job_field "$job" Restarts) -ge 1 && $(job_field "$job" JobState) == RUNNING ]] ||
+        is_final_state "$(job_field "$job" JobState)"; do
+        ((SECONDS - start < JOB_TIMEOUT)) || { show_job "$job" "$log"; fail_test "job $job did not restart"; }
+        sleep 0.2
+    done
+    say "$name: job $job running again $(elapsed "$t0") s after the signal"
+    wait_job "$job" "$log" >/dev/null
+    expect_completed "$job" "$log"
+    restarts=$(job_field "$job" Restarts)
+    ((restarts >= 1)) || { show_job "$job" "$log"; fail_test "job $job was not requeued (Restarts=$restarts)"; }
+    check_metrics "$run/metrics.jsonl" >/dev/null
+    steps=$(check_resumed "$WORK/$name-before.jsonl" "$run/metrics.jsonl" "$PROGRESS_KEY")
+    if ((STANDIN)); then
+        # The restart resumed from the checkpoint written at the signal, not from an earlier one.
+        local resumed
+        resumed=$(grep -oE 'resumed from .* at step [0-9]+' "$log" | grep -oE '[0-9]+$' | head -n1 || true)
+        [[ -n $resumed ]] || { cat "$log"; fail_test "no 'resumed from' line in $log"; }
+        ((resumed >= ${steps% *})) || fail_test "resumed at step $resumed, before the step ${steps% *} seen at the signal"
+        ((${steps#* } == PREEMPT_EPOCHS * FAKE_STEPS_PER_EPOCH)) || fail_test "finished at step ${steps#* }"
+    fi
+    case $how in
+        usr1) grep -q 'checkpointed; requeueing job' "$log" || { cat "$log"; fail_test "train.sbatch did not requeue"; } ;;
+        requeue) grep -q 'checkpointed after SIGTERM' "$log" || { cat "$log"; fail_test "no checkpoint after SIGTERM"; } ;;
+    esac
+    say "$name: job $job restarts=$restarts, $PROGRESS_KEY ${steps% *} at the signal, ${steps#* } at the end"
+}
+
+test_preempt_usr1() { preempt preempt-usr1 usr1; }
+test_requeue_term() { preempt requeue-term requeue; }
+test_mpirun_fallback() {
+    preempt mpirun-fallback usr1 --export=ALL,EQUIGLASS_MPI_LAUNCH=mpirun
+    grep -q 'tasks x 1 cpus, mpirun$' "$WORK"/mpirun-fallback-*.out || fail_test "train.sbatch did not use mpirun"
+}
+
+# The time limit itself: with --time=1 --signal=B:USR1@45 Slurm signals the batch shell
+# 15-45 s into each run (its time-limit check runs about every 30 s); the run checkpoints,
+# is requeued with a fresh time limit, and the training (longer than 15 s) ends after restarts.
+test_time_limit() {
+    local run=$WORK/runs/time-limit job log restarts steps
+    job=$(train_job time-limit --time=1 --signal=B:USR1@45 \
+        --export=ALL,FAKE_STEP_SECONDS="$TIME_LIMIT_STEP_SECONDS" -- --out "$run" --epochs "$TIME_LIMIT_EPOCHS")
+    log=$WORK/time-limit-$job.out
+    wait_job "$job" "$log" >/dev/null
+    expect_completed "$job" "$log"
+    restarts=$(job_field "$job" Restarts)
+    ((restarts >= 1)) || { cat "$log"; fail_test "no SIGUSR1 before the time limit: the job was never requeued"; }
+    grep -q 'received SIGUSR1' "$log" || { cat "$log"; fail_test "the batch shell never received SIGUSR1"; }
+    : >"$WORK/empty.jsonl"
+    steps=$(check_resumed "$WORK/empty.jsonl" "$run/metrics.jsonl" "$PROGRESS_KEY")
+    if ((STANDIN)); then
+        ((${steps#* } == TIME_LIMIT_EPOCHS * FAKE_STEPS_PER_EPOCH)) || fail_test "finished at step ${steps#* }"
+    fi
+    say "time-limit: job $job restarts=$restarts, $PROGRESS_KEY ${steps#* } at the end"
+}
+
+test_sweep() {
+    local rows=$WORK/sweep-rows.txt job i n expected
+    cat >"$rows" <<ROWS
+# one row per array task; comments and blank lines do not count
+--epochs 1
+
+--epochs $EPOCHS
+--epochs 1
+ROWS
+    n=$(grep -cvE '^[[:space:]]*(#|$)' "$rows")
+    ((n == 3)) || fail_test "the rows file has $n rows"
+    job=$(submit --job-name=eg-sweep --output="$WORK/sweep-%A_%a.out" --array="0-$((n - 1))%1" \
+        --export=ALL,EQUIGLASS_SWEEP_DIR="$WORK/runs/sweep" \
+        slurm/sweep.sbatch "$rows" --data "$DATA" "${TRAIN_ARGS[@]}")
+    local start=$SECONDS states
+    while :; do
+        states=$(scontrol show job -o "$job" 2>/dev/null | grep -oE 'JobState=[A-Z_]+' | sort | uniq -c | tr -s ' ' || true)
+        [[ $(scontrol show job -o "$job" | grep -c 'JobState=COMPLETED') == "$n" ]] && break
+        if scontrol show job -o "$job" | grep -qE 'JobState=(FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY)'; then
+            show_job "$job"; cat "$WORK/sweep-${job}"_*.out >&2; fail_test "a sweep task failed: $states"
+        fi
+        ((SECONDS - start < JOB_TIMEOUT)) || { show_job "$job"; fail_test "sweep not done after $JOB_TIMEOUT s: $states"; }
+        sleep 0.5
+    done
+    # The throttle: %1 lets no two tasks run at the same time.
+    scontrol show job -o "$job" | grep -q 'ArrayTaskThrottle=1' || fail_test "no ArrayTaskThrottle=1 on job $job"
+    python3 - "$job" <<'PY' || fail_test "two sweep tasks overlapped despite %1"
+import subprocess, sys, datetime as dt
+out = subprocess.run(["scontrol", "show", "job", "-o", sys.argv[1]], capture_output=True, text=True).stdout
+spans = []
+for line in out.splitlines():
+    f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+    spans.append((dt.datetime.fromisoformat(f["StartTime"]), dt.datetime.fromisoformat(f["EndTime"]), f["ArrayTaskId"]))
+spans.sort()
+for (s1, e1, a), (s2, e2, b) in zip(spans, spans[1:]):
+    if s2 < e1:
+        sys.exit(f"task {b} started at {s2} before task {a} ended at {e1}")
+PY
+    for i in 0 1 2; do
+        [[ -f $WORK/runs/sweep/task-$i/sweep-row.txt ]] || fail_test "no run directory for task $i"
+        n=$(check_metrics "$WORK/runs/sweep/task-$i/metrics.jsonl")
+        if ((STANDIN)); then
+            expected=$(( (i == 1 ? EPOCHS : 1) * FAKE_STEPS_PER_EPOCH ))
+            ((n == expected)) || fail_test "task $i wrote $n records, its row asks for $expected"
+        fi
+    done
+}
+
+# --- driver -----------------------------------------------------------------------------------
+all_tests=(mpi_pmix train evaluate preempt_usr1 requeue_term mpirun_fallback sweep time_limit)
+tests=("$@")
+((${#tests[@]})) || tests=("${all_tests[@]}")
+passed=0
+failed=0
+for name in "${tests[@]}"; do
+    if ! declare -F "test_$name" >/dev/null; then
+        say "unknown test '$name' (tests: ${all_tests[*]})"
+        failed=$((failed + 1))
+        continue
+    fi
+    t=$(now)
+    say "--- $name"
+    # Not `if (...)`: bash ignores set -e inside the condition of an if.
+    (set -e; "test_$name")
+    if (($? == 0)); then
+        say "PASS $name ($(elapsed "$t") s)"
+        passed=$((passed + 1))
+    else
+        say "FAIL $name ($(elapsed "$t") s)"
+        failed=$((failed + 1))
+    fi
+done
+say "total $(elapsed "$total_start") s"
+echo "slurm: $passed passed, $failed failed"
+((failed == 0))

@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Start a one-node Slurm cluster on this machine, for tests and CI.
+#
+# Idempotent: installs the Debian packages when missing, (re)writes a minimal slurm.conf
+# for this host, creates the munge key if needed, starts munged, slurmctld and slurmd
+# unless they already run with the same configuration, and waits until the node is idle.
+# Everything talks over 127.0.0.1. Needs root. No systemd, no cgroups.
+#
+# Environment:
+#   EQUIGLASS_SLURM_TIMEOUT      seconds to wait for the node to become idle (default 60)
+#   EQUIGLASS_SLURM_CRED_EXPIRE  credential lifetime; also how long a requeued job waits
+#                                before it may start again (Slurm's default is 120; here 10)
+#
+# Stop it with tools/slurm/stop-local-cluster.sh.
+set -euo pipefail
+
+timeout_s=${EQUIGLASS_SLURM_TIMEOUT:-60}
+cred_expire=${EQUIGLASS_SLURM_CRED_EXPIRE:-10}
+
+conf_dir=/etc/slurm
+conf=$conf_dir/slurm.conf
+log_dir=/var/log/slurm
+ctld_spool=/var/spool/slurmctld
+slurmd_spool=/var/spool/slurmd
+ctld_pid=/run/slurmctld.pid
+slurmd_pid=/run/slurmd.pid
+munge_key=/etc/munge/munge.key
+munge_pid=/run/munge/munged.pid
+marker="# Written by EquiGlass tools/slurm/start-local-cluster.sh"
+
+say() { echo "[start-local-cluster] $*"; }
+die() { echo "[start-local-cluster] ERROR: $*" >&2; exit 1; }
+
+# Print the tail of every daemon log, for errors.
+show_logs() {
+    local f
+    for f in /var/log/munge/munged.log "$log_dir/slurmctld.log" "$log_dir/slurmd.log"; do
+        if [[ -f $f ]]; then
+            echo "----- last lines of $f -----" >&2
+            tail -n 40 "$f" >&2
+        else
+            echo "----- $f does not exist -----" >&2
+        fi
+    done
+}
+
+# True if the pid file names a live process.
+# (A daemon removes its pid file while it shuts down: read it once, quietly.)
+running() { local pid; pid=$(cat "$1" 2>/dev/null) && [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; }
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (it installs packages and starts daemons)"
+
+# --- 1. packages -----------------------------------------------------------------------
+packages=(munge slurmctld slurmd slurm-client slurm-wlm-basic-plugins)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # The package lists may be missing or stale on a fresh machine: update and retry once.
+    apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/equiglass-slurm-apt.log 2>&1 ||
+        { apt-get update >>/tmp/equiglass-slurm-apt.log 2>&1 &&
+          apt-get install -y --no-install-recommends "${missing[@]}" >>/tmp/equiglass-slurm-apt.log 2>&1; } ||
+        { tail -n 30 /tmp/equiglass-slurm-apt.log >&2; die "apt-get install ${missing[*]} failed"; }
+fi
+[[ -f /usr/lib/x86_64-linux-gnu/slurm-wlm/mpi_pmix.so || -n $(find /usr/lib -name mpi_pmix.so 2>/dev/null | head -n1) ]] ||
+    die "Slurm's PMIx plugin (mpi_pmix.so) is missing; it ships in slurm-wlm-basic-plugins"
+
+# --- 2. slurm.conf ---------------------------------------------------------------------
+node=$(hostname -s)
+# slurmd -C prints this host's real topology and memory, e.g.
+# "NodeName=vm CPUs=2 Boards=1 SocketsPerBoard=1 CoresPerSocket=2 ThreadsPerCore=1 RealMemory=24105"
+node_line=$(slurmd -C | head -n1)
+[[ $node_line == NodeName=* ]] || die "slurmd -C printed '$node_line', expected a NodeName= line"
+node_line="${node_line/NodeName=* CPUs=/NodeName=$node NodeAddr=127.0.0.1 CPUs=}"
+
+mkdir -p "$conf_dir" "$log_dir" "$ctld_spool" "$slurmd_spool"
+new_conf=$(mktemp)
+cat >"$new_conf" <<CONF
+$marker
+# A single-node test cluster; see slurm/README.md. Do not use as a production template.
+ClusterName=equiglass
+SlurmctldHost=$node(127.0.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+# cred_expire also delays the restart of a requeued job.
+AuthInfo=cred_expire=$cred_expire
+MpiDefault=pmix
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SwitchType=switch/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+# Look at pending jobs every 2 s (default 60) so that a requeued job restarts promptly.
+SchedulerParameters=sched_interval=2,bf_interval=5
+JobRequeue=1
+ReturnToService=2
+# Keep finished jobs visible to 'scontrol show job' for 30 min (no accounting database here).
+MinJobAge=1800
+KillWait=30
+StateSaveLocation=$ctld_spool
+SlurmdSpoolDir=$slurmd_spool
+SlurmctldPidFile=$ctld_pid
+SlurmdPidFile=$slurmd_pid
+SlurmctldLogFile=$log_dir/slurmctld.log
+SlurmdLogFile=$log_dir/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MailProg=/bin/true
+$node_line State=UNKNOWN
+PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
+CONF
+
+restart=0
+if [[ -f $conf ]] && cmp -s "$new_conf" "$conf"; then
+    rm -f "$new_conf"
+else
+    if [[ -f $conf ]] && ! grep -qF "$marker" "$conf"; then
+        say "keeping the existing $conf as $conf.before-equiglass"
+        cp -p "$conf" "$conf.before-equiglass"
+    fi
+    mv "$new_conf" "$conf"
+    chmod 644 "$conf"
+    restart=1
+    say "wrote $conf for node $node"
+fi
+
+# --- 3. munge ---------------------------------------------------------------------------
+if [[ ! -s $munge_key ]]; then
+    say "creating $munge_key"
+    mkdir -p /etc/munge
+    mungekey --create --keyfile="$munge_key" --force
+fi
+chown munge:munge "$munge_key" /etc/munge
+chmod 0400 "$munge_key"
+mkdir -p /run/munge /var/log/munge /var/lib/munge
+chown munge:munge /run/munge /var/log/munge /var/lib/munge
+chmod 0755 /run/munge
+if ! running "$munge_pid"; then
+    say "starting munged"
+    runuser -u munge -- /usr/sbin/munged || { show_logs; die "munged did not start"; }
+fi
+for _ in $(seq 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.2; done
+munge -n | unmunge >/dev/null || { show_logs; die "munge does not round-trip a credential"; }
+
+# --- 4. slurmctld and slurmd ------------------------------------------------------------
+stop_daemon() { # pidfile name
+    if running "$1"; then
+        say "stopping $2 (configuration changed)"
+        kill "$(cat "$1" 2>/dev/null)" 2>/dev/null || true
+        for _ in $(seq 50); do running "$1" || break; sleep 0.2; done
+    fi
+}
+if ((restart)); then
+    stop_daemon "$slurmd_pid" slurmd
+    stop_daemon "$ctld_pid" slurmctld
+fi
+if ! running "$ctld_pid"; then
+    say "starting slurmctld"
+    slurmctld || { show_logs; die "slurmctld did not start"; }
+fi
+if ! running "$slurmd_pid"; then
+    say "starting slurmd"
+    slurmd || { show_logs; die "slurmd did not start"; }
+fi
+
+# --- 5. wait for the node ---------------------------------------------------------------
+start=$SECONDS
+state=""
+while ((SECONDS - start < timeout_s)); do
+    state=$(sinfo -h -n "$node" -o %T 2>/dev/null | head -n1 || true)
+    case $state in
+        idle|mixed|allocated) say "node $node is $state after $((SECONDS - start)) s"; exit 0 ;;
+        down*|drain*)
+            # A node left down by an earlier run: bring it back.
+            scontrol update NodeName="$node" State=RESUME >/dev/null 2>&1 || true ;;
+    esac
+    sleep 1
+done
+echo "[start-local-cluster] ERROR: node $node not idle after $timeout_s s (sinfo state: '${state:-no answer}')" >&2
+sinfo -N -l >&2 || true
+show_logs
+exit 1
