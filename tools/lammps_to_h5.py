@@ -10,7 +10,7 @@ Used two ways:
 
         python3 tools/lammps_to_h5.py --temperature 0.6 --out configs.h5 snap_1.data snap_2.data
         python3 tools/lammps_to_h5.py --temperature 0.6 --out configs.h5 \
-            --inherent ih_1.dump ih_2.dump snap_1.data snap_2.data
+            snap_1.data snap_2.data --inherent ih_1.dump ih_2.dump
 
     Inputs may be data files (atom_style atomic, `write_data` output) or `dump custom` text files
     with columns id type x y z (any of x/xu/xs); the last frame of a dump is used. An inherent
