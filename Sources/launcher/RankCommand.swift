@@ -1,5 +1,6 @@
 import ArgumentParser
 import DistributedTraining
+import Foundation
 
 /// A subcommand that runs on every MPI rank.
 ///
@@ -8,6 +9,12 @@ import DistributedTraining
 /// `run(on:)`, and finalises MPI when it returns. Any error thrown on any rank is the job's end:
 /// "rank R: error: <error>" goes to standard error and `Communicator.abort` makes every rank
 /// exit non-zero at once, instead of the other ranks waiting forever in their next collective.
+///
+/// One error is not a failure: `StoppedForResubmission`, which a command throws on every rank
+/// after an agreed stop (SIGUSR1/SIGTERM) once its checkpoint is written. Every rank then waits
+/// at a barrier (so none exits before rank 0's checkpoint is on disk: `mpirun` kills the others
+/// when one exits non-zero), MPI is finalised, and every rank exits with status 75
+/// (`ExitStatus.checkpointedResubmit`).
 protocol RankCommand: ParsableCommand {
     /// Whether the ranks work together through collectives. When true (the default), the
     /// launcher first checks that the MPI world matches the Slurm job step
@@ -23,16 +30,24 @@ extension RankCommand {
 
     /// The top-level error handler of every rank command.
     mutating func run() throws {
+        // Before MPI starts: a stop signal from now on is a request, not the end of the process.
+        StopSignal.install()
         // If MPI cannot start there is no rank to name; ArgumentParser reports the error.
         let world = try Communicator()
+        var stopped = false
         withExtendedLifetime(world) {
             do {
                 if Self.runsCollectively { try world.verifySlurmTaskCount() }
                 try run(on: world)
+            } catch let stop as StoppedForResubmission {
+                do { try world.barrier() } catch { world.abort(message: "error: \(error)") }
+                if world.isRoot { FileHandle.standardError.write(Data("rank 0: \(stop)\n".utf8)) }
+                stopped = true
             } catch {
                 world.abort(message: "error: \(error)")
             }
         }
         // `world` is released here: MPI_Finalize.
+        if stopped { throw ExitCode(ExitStatus.checkpointedResubmit) }
     }
 }
