@@ -102,11 +102,18 @@ public final class GradientReducer {
     @discardableResult
     public func reduce(over world: Communicator, into sum: UnsafeMutableBufferPointer<Float>) throws -> GradientReduction {
         precondition(sum.count == parameterCount, "sum buffer of \(sum.count), expected \(parameterCount)")
+        let clock = ContinuousClock()
+        var communication = Duration.zero
+        func timed<T>(_ collective: () throws -> T) rethrows -> T {
+            let start = clock.now
+            defer { communication += clock.now - start }
+            return try collective()
+        }
         // One Double max-reduction: [max |g|, −(first non-finite snapshot) or −∞].
         var maxima: [Double] = [Double(localMaxAbs), firstNonFinite.map { -Double($0) } ?? -.infinity]
         if firstNonFinite != nil { maxima[0] = 0 }  // MPI's max of a NaN is unspecified
-        try world.allReduce(&maxima, .max)
-        let count = try world.allReduce(Int64(localCount), .sum)
+        try timed { try world.allReduce(&maxima, .max) }
+        let count = try timed { try world.allReduce(Int64(localCount), .sum) }
         if maxima[1] > -.infinity {
             throw NonFiniteGradient(snapshot: Int(-maxima[1]), rank: world.rank,
                                     onThisRank: firstNonFinite == Int(-maxima[1]))
@@ -115,15 +122,17 @@ public final class GradientReducer {
         switch mode {
         case .fast:
             for i in 0 ..< parameterCount { sum[i] = localSum[i] }
-            try world.allReduce(sum, .sum)
-            return GradientReduction(snapshotCount: Int(count), maxAbs: maxAbs, scaleExponent: nil)
+            try timed { try world.allReduce(sum, .sum) }
+            return GradientReduction(snapshotCount: Int(count), maxAbs: maxAbs, scaleExponent: nil,
+                                     communicationSeconds: communication.seconds)
         case .exact:
             let k = FixedPointScale.exponent(maxAbs: maxAbs, count: Int(count))
             accumulateFixedPoint(scaleExponent: k)
-            try fixed.withUnsafeMutableBufferPointer { try world.allReduce($0, .sum) }
+            try timed { try fixed.withUnsafeMutableBufferPointer { try world.allReduce($0, .sum) } }
             let unscale = Double(sign: .plus, exponent: -k, significand: 1)
             for i in 0 ..< parameterCount { sum[i] = Float(Double(fixed[i]) * unscale) }
-            return GradientReduction(snapshotCount: Int(count), maxAbs: maxAbs, scaleExponent: k)
+            return GradientReduction(snapshotCount: Int(count), maxAbs: maxAbs, scaleExponent: k,
+                                     communicationSeconds: communication.seconds)
         }
     }
 
@@ -150,7 +159,7 @@ public final class GradientReducer {
     }
 }
 
-/// What one `GradientReducer.reduce` did, the same on every rank.
+/// What one `GradientReducer.reduce` did: the same on every rank but for the timing.
 public struct GradientReduction: Equatable, Sendable {
     /// Snapshots summed, over all ranks.
     public let snapshotCount: Int
@@ -158,11 +167,22 @@ public struct GradientReduction: Equatable, Sendable {
     public let maxAbs: Float
     /// The exact mode's `k` (values were counted in units of 2^−k); nil in the fast mode.
     public let scaleExponent: Int?
+    /// Wall-clock seconds this rank spent in the step's collectives (waiting for the slowest
+    /// rank included): the all-reduce time per step of docs/benchmarks.md.
+    public let communicationSeconds: Double
 
     /// The exact mode's bound on |sum − exact real sum| before the final rounding to Float:
     /// `n · 2^−(k+1)`. Zero when nothing was summed; nil in the fast mode.
     public var quantisationBound: Double? {
         scaleExponent.map { Double(snapshotCount) * Double(sign: .plus, exponent: -($0 + 1), significand: 1) }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) * 1e-18
     }
 }
 

@@ -21,17 +21,24 @@ protocol RankCommand: ParsableCommand {
     /// (`Communicator.verifySlurmTaskCount`).
     static var runsCollectively: Bool { get }
 
+    /// Whether SIGUSR1 and SIGTERM are requests to checkpoint and stop (`StopSignal`), which
+    /// the command checks at its step boundaries (`Communicator.agreedStopSignal()`). Then the
+    /// handlers are installed before MPI starts. False by default: the signals keep their
+    /// default action (the process ends), right for commands that never ask.
+    var handlesStopSignals: Bool { get }
+
     /// The command's work, on this rank of `world`.
     mutating func run(on world: Communicator) throws
 }
 
 extension RankCommand {
     static var runsCollectively: Bool { true }
+    var handlesStopSignals: Bool { false }
 
     /// The top-level error handler of every rank command.
     mutating func run() throws {
-        // Before MPI starts: a stop signal from now on is a request, not the end of the process.
-        StopSignal.install()
+        // Before anything slow: from now on a stop signal is a request, not the end of the process.
+        if handlesStopSignals { StopSignal.install() }
         // If MPI cannot start there is no rank to name; ArgumentParser reports the error.
         let world = try Communicator()
         var stopped = false

@@ -38,6 +38,9 @@ struct SelfTestCommand: RankCommand {
     @OptionGroup var dataParallel: DataParallelOptions
     @OptionGroup var statistics: DatasetStatisticsOptions
 
+    /// The mock training run stops on SIGUSR1/SIGTERM like training; the other checks do not.
+    var handlesStopSignals: Bool { dataParallel.enabled }
+
     func validate() throws {
         if dataParallel.enabled && statistics.file != nil {
             throw ValidationError("give --data-parallel or --dataset-statistics, not both")

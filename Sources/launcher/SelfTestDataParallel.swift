@@ -70,6 +70,7 @@ struct SelfTestDataParallel {
         }
         var plan = schedule.epoch(0)
         var step = 0  // within the epoch
+        var communicationSeconds = 0.0
         for globalStep in 0 ..< options.steps {
             if let signal = try world.agreedStopSignal() {
                 let stopSteps = try world.gather(Int64(globalStep), to: 0)
@@ -98,6 +99,7 @@ struct SelfTestDataParallel {
                 losses.set(row: local.positions.lowerBound + offset, [loss, Double(snapshot)])
             }
             let reduction = try reducer.reduce(over: world, into: &sum)
+            communicationSeconds += reduction.communicationSeconds
             let lossSums = try losses.reduce(over: world)
             for i in 0 ..< p { parameters[i] -= 0.01 * sum[i] / Float(reduction.snapshotCount) }
 
@@ -121,6 +123,17 @@ struct SelfTestDataParallel {
                 throw SelfTestFailure(checks: ["data-parallel.parameters differ between ranks: \(hashes)"])
             }
             printNow("data-parallel: parameters-hash \(hashes[0]) after \(options.steps) steps")
+        }
+        // The replica check must see the parameters equal, and a rank-dependent value unequal.
+        let parametersAgree = try world.sameOnEveryRank(parameters)
+        let rankValuesAgree = try world.sameOnEveryRank([Float(world.rank)])
+        if world.isRoot {
+            printNow("data-parallel: replica-check parameters \(parametersAgree ? "same" : "DIFFER"), "
+                     + "rank numbers \(rankValuesAgree ? "same" : "differ")")
+            printNow("data-parallel: gradient reduction \(String(format: "%.3f", 1000 * communicationSeconds / Double(max(1, options.steps)))) ms per step on rank 0")
+        }
+        guard parametersAgree, rankValuesAgree == (world.size == 1) else {
+            throw SelfTestFailure(checks: ["data-parallel.replica-check"])
         }
     }
 

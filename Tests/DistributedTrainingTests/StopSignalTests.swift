@@ -42,3 +42,13 @@ final class StopSignalTests: XCTestCase {
         XCTAssertEqual("\(stop)", "stopped by SIGUSR1: checkpoint step-12 written; exit status 75 (resubmit to continue)")
     }
 }
+
+/// The replica check on one rank: a world of one always agrees with itself; the hash covers the
+/// length and every bit (the multi-rank disagreement is checked by LauncherTests).
+final class ReplicaCheckTests: XCTestCase {
+    func testOneRankAgreesWithItself() throws {
+        let world = try TestWorld.shared()
+        XCTAssertTrue(try world.sameOnEveryRank([1, 2, 3]))
+        XCTAssertTrue(try world.sameOnEveryRank([]))
+    }
+}

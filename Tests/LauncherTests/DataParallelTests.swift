@@ -24,6 +24,8 @@ final class DataParallelTests: XCTestCase {
                 XCTAssertEqual(lines.filter { $0.hasPrefix("step ") }.count, steps, result.standardOutput)
                 XCTAssertTrue(lines.filter { $0.hasPrefix("step ") }.allSatisfy { $0.hasSuffix("serial-check exact") })
                 XCTAssertEqual(lines.filter { $0.hasPrefix("data-parallel: parameters-hash ") }.count, 1)
+                XCTAssertTrue(result.standardOutput.contains("data-parallel: replica-check parameters same, rank numbers "
+                                                             + (ranks == 1 ? "same" : "differ")), result.standardOutput)
                 outputs.append(lines)
 
                 let firstOrder = lines.first { $0.hasPrefix("epoch 0 order: ") }
