@@ -41,6 +41,11 @@ struct DataParallelOptions: ParsableArguments {
     @Flag(name: .customLong("dp-fast"), help: "Use the floating-point (fast) reduction instead of the exact one.")
     var fast = false
 
+    @Option(name: .customLong("dp-nan-snapshot"), help: ArgumentHelp(
+        "Give snapshot K a NaN gradient the first time it is trained on: every rank must stop at that step.",
+        valueName: "K"))
+    var nanSnapshot: Int?
+
     func validate() throws {
         guard snapshots >= 1, globalBatch >= 1, parameters >= 1, steps >= 0 else {
             throw ValidationError("--dp-snapshots, --dp-global-batch and --dp-parameters must be >= 1, --dp-steps >= 0")
@@ -92,7 +97,8 @@ struct SelfTestDataParallel {
             reducer.reset()
             var losses = SnapshotOrderedSum(rowCount: local.globalCount, width: 2)
             for (offset, snapshot) in local.snapshots.enumerated() {
-                let gradient = Self.gradient(snapshot: snapshot, step: globalStep, seed: options.seed, count: p)
+                var gradient = Self.gradient(snapshot: snapshot, step: globalStep, seed: options.seed, count: p)
+                if snapshot == options.nanSnapshot { gradient[p / 2] = .nan }
                 reducer.add(gradient, snapshot: snapshot)
                 // A mock loss: Σ g² in Double, and the snapshot index (catches a duplicated row).
                 let loss = gradient.reduce(0.0) { $0 + Double($1) * Double($1) }

@@ -52,6 +52,28 @@ final class DataParallelTests: XCTestCase {
         XCTAssertNotEqual(hashes[0], hashes[1])
     }
 
+    /// A NaN in one snapshot's gradient (here on rank 2 of 3, with a global batch of 2 so that
+    /// rank 0 has nothing in the step) stops every rank in that step: non-zero within 10 s, the
+    /// message names the snapshot, no rank is left behind, no final parameters.
+    func testNonFiniteGradientOnOneRankStopsEveryRank() throws {
+        // Epoch 0 of 10 snapshots, seed 7: order 1,6,8,2,... so snapshot 6 is in step 0 at position 1.
+        let launcher = try LauncherProcess.launcherPath()
+        let result = try LauncherProcess.run(
+            ["mpirun", "-np", "3", "--oversubscribe", launcher, "selftest", "--data-parallel", "--dp-snapshots", "10",
+             "--dp-global-batch", "2", "--dp-seed", "7", "--dp-nan-snapshot", "6"], timeout: 60)
+        XCTAssertFalse(result.timedOut, "the job hung: \(result.standardError)")
+        XCTAssertLessThan(result.seconds, 10)
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(ReferenceShuffle.order(Array(0 ..< 10), seed: 7, epoch: 0).prefix(2), [1, 6])
+        XCTAssertTrue(result.standardError.contains("error: non-finite gradient (NaN or infinity) for snapshot 6 on "),
+                      result.standardError)
+        XCTAssertFalse(result.standardOutput.contains("step 0 "), result.standardOutput)
+        XCTAssertFalse(result.standardOutput.contains("parameters-hash"))
+        let pids = rankPIDs(result.standardOutput)
+        XCTAssertEqual(pids.count, 3, result.standardOutput)
+        for pid in pids { XCTAssertTrue(hasEnded(pid), "rank process \(pid) still runs after mpirun ended") }
+    }
+
     // MARK: Stop signals
 
     /// SIGUSR1 to mpirun (what train.sbatch does) reaches every rank; they agree on the step,
