@@ -109,14 +109,18 @@ public final class GradientReducer {
             defer { communication += clock.now - start }
             return try collective()
         }
-        // One Double max-reduction: [max |g|, −(first non-finite snapshot) or −∞].
-        var maxima: [Double] = [Double(localMaxAbs), firstNonFinite.map { -Double($0) } ?? -.infinity]
+        // One Double max-reduction: [max |g|, −(first non-finite snapshot · size + its rank) or −∞]:
+        // the smallest such snapshot over all ranks, and the rank that holds it.
+        var maxima: [Double] = [
+            Double(localMaxAbs),
+            firstNonFinite.map { -Double($0 * world.size + world.rank) } ?? -.infinity,
+        ]
         if firstNonFinite != nil { maxima[0] = 0 }  // MPI's max of a NaN is unspecified
         try timed { try world.allReduce(&maxima, .max) }
         let count = try timed { try world.allReduce(Int64(localCount), .sum) }
         if maxima[1] > -.infinity {
-            throw NonFiniteGradient(snapshot: Int(-maxima[1]), rank: world.rank,
-                                    onThisRank: firstNonFinite == Int(-maxima[1]))
+            let key = Int(-maxima[1])
+            throw NonFiniteGradient(snapshot: key / world.size, rank: key % world.size)
         }
         let maxAbs = Float(maxima[0])
         switch mode {
@@ -206,13 +210,10 @@ public enum FixedPointScale {
 public struct NonFiniteGradient: Error, Equatable, CustomStringConvertible {
     /// The lowest snapshot index (in the file) whose gradient is not finite.
     public let snapshot: Int
-    /// The rank that throws this error.
+    /// The rank that computed that gradient.
     public let rank: Int
-    /// Whether that snapshot was on this rank.
-    public let onThisRank: Bool
 
     public var description: String {
-        "non-finite gradient (NaN or infinity) for snapshot \(snapshot)"
-            + (onThisRank ? " on this rank" : " on another rank") + "; the step is not applied"
+        "non-finite gradient (NaN or infinity) for snapshot \(snapshot) on rank \(rank); the step is not applied"
     }
 }
