@@ -1,3 +1,4 @@
+import CHDF5
 import Foundation
 import GlassData
 import XCTest
@@ -187,20 +188,60 @@ final class DataParallelTests: XCTestCase {
                       alone.standardError)
     }
 
+    /// Damaged bytes in the compressed HDF5 chunk that only rank 1 reads: rank 1's read fails
+    /// (the chunk does not inflate) and the job ends within 10 s naming rank 1 and the file.
+    func testDamagedChunkReadByRankOneOnlyEndsTheJobQuickly() throws {
+        // 8 snapshots of 1024 particles: rows 0..<4096 (snapshots 0–3, rank 0 of 2) fill chunk 0
+        // of 'positions' (4096 rows per chunk), rows 4096..<8192 (snapshots 4–7, rank 1) chunk 1.
+        let (path, _) = try writeSnapshotFile(name: "damaged", snapshots: 8, particles: { _ in 1024 })
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var address: haddr_t = 0
+        var size: hsize_t = 0
+        do {
+            let file = try HDF5File(path: path)
+            let positions = try file.root.dataset("positions")
+            var offset = [hsize_t](repeating: 0, count: 2)
+            var filterMask: UInt32 = 0
+            let space = H5Dget_space(positions.objectID)
+            defer { H5Sclose(space) }
+            XCTAssertGreaterThanOrEqual(
+                H5Dget_chunk_info(positions.objectID, space, 1, &offset, &filterMask, &address, &size), 0)
+            XCTAssertEqual(offset, [4096, 0])
+        }
+        XCTAssertGreaterThan(size, 64)
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: path))
+        try handle.seek(toOffset: UInt64(address) + UInt64(size) / 2)
+        try handle.write(contentsOf: Data(repeating: 0xA5, count: 32))
+        try handle.close()
+
+        let launcher = try LauncherProcess.launcherPath()
+        let result = try LauncherProcess.run(["mpirun", "-np", "2", launcher, "selftest", "--dataset-statistics", path], timeout: 60)
+        XCTAssertFalse(result.timedOut, "the job hung: \(result.standardError)")
+        XCTAssertLessThan(result.seconds, 10, "the job took \(result.seconds) s to stop")
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.standardError.contains("rank 1: error: \(path): dataset 'positions': cannot be read"),
+                      result.standardError)
+        XCTAssertFalse(result.standardError.contains("rank 0: error"), result.standardError)
+        let pids = rankPIDs(result.standardOutput)
+        XCTAssertEqual(pids.count, 2, result.standardOutput)
+        for pid in pids { XCTAssertTrue(hasEnded(pid), "rank process \(pid) still runs after mpirun ended") }
+    }
+
     // MARK: Helpers
 
     static let times: [Double] = [0.5, 4, 12]
 
     /// A small Kob–Andersen-like file: 9 snapshots of 30–38 particles, species A/B, propensity at
     /// 3 times, written with GlassData's writer.
-    private func writeSnapshotFile(name: String) throws -> (String, [Snapshot]) {
+    private func writeSnapshotFile(name: String, snapshots count: Int = 9,
+                                   particles: (Int) -> Int = { 30 + $0 }) throws -> (String, [Snapshot]) {
         var state: UInt64 = 12345
         func uniform() -> Double {  // a little LCG: enough for test data
             state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return Double(state >> 11) * 0x1p-53
         }
-        let snapshots = (0 ..< 9).map { k -> Snapshot in
-            let n = 30 + k
+        let snapshots = (0 ..< count).map { k -> Snapshot in
+            let n = particles(k)
             return Snapshot(
                 box: [5, 5, 5],
                 positions: (0 ..< 3 * n).map { _ in 5 * uniform() },
