@@ -140,6 +140,7 @@ public final class GradientReducer {
         }
     }
 
+    @discardableResult
     public func reduce(over world: Communicator, into sum: inout [Float]) throws -> GradientReduction {
         try sum.withUnsafeMutableBufferPointer { try reduce(over: world, into: $0) }
     }
