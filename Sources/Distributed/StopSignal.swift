@@ -41,6 +41,16 @@ public enum StopSignal {
         return number == 0 ? nil : number
     }
 
+    /// Gives the signals back their default action (the process ends). For tests.
+    static func uninstall() {
+        for signal in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = SIG_DFL
+            sigemptyset(&action.sa_mask)
+            sigaction(signal, &action, nil)
+        }
+    }
+
     /// Forgets a received signal (tests).
     public static func clear() { received.store(0, ordering: .relaxed) }
 

@@ -6,7 +6,11 @@ import XCTest
 
 /// Stop signals are recorded, not fatal, once the handlers are installed; the decisions agree.
 final class StopSignalTests: XCTestCase {
-    override func tearDown() { StopSignal.clear() }
+    override func tearDown() {
+        // The test process must stay killable by SIGTERM.
+        StopSignal.uninstall()
+        StopSignal.clear()
+    }
 
     func testSignalsAreRecordedAndAgreed() throws {
         let world = try TestWorld.shared()
