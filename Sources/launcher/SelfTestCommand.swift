@@ -23,6 +23,11 @@ struct SelfTestCommand: RankCommand {
             error. Every rank must then stop within seconds with a non-zero exit status, and \
             standard error must name rank R and the error. A job that hangs instead means errors \
             on one rank would hang a training run too.
+
+            --data-parallel runs a mock training run instead (sharding, the reproducible gradient \
+            sum, stop signals; options --dp-*), and --dataset-statistics FILE combines target \
+            statistics of FILE read in shares by the ranks: see docs/distributed.md. Their \
+            output must be the same at any number of ranks.
             """)
 
     @Option(name: .long, help: ArgumentHelp(
@@ -30,7 +35,16 @@ struct SelfTestCommand: RankCommand {
         valueName: "R"))
     var failOnRank: Int?
 
+    @OptionGroup var dataParallel: DataParallelOptions
+    @OptionGroup var statistics: DatasetStatisticsOptions
+
+    /// The mock training run stops on SIGUSR1/SIGTERM like training; the other checks do not.
+    var handlesStopSignals: Bool { dataParallel.enabled }
+
     func validate() throws {
+        if dataParallel.enabled && statistics.file != nil {
+            throw ValidationError("give --data-parallel or --dataset-statistics, not both")
+        }
         if let failOnRank, failOnRank < 0 {
             throw ValidationError("--fail-on-rank must be a rank (0 or more), not \(failOnRank)")
         }
@@ -53,6 +67,8 @@ struct SelfTestCommand: RankCommand {
             if world.rank == failOnRank { throw InjectedFailure(rank: failOnRank) }
             // The other ranks go on into the collectives, where they would wait for rank R.
         }
+        if dataParallel.enabled { return try SelfTestDataParallel(options: dataParallel, world: world).run() }
+        if let file = statistics.file { return try SelfTestStatistics(path: file, world: world).run() }
 
         var checks = SelfTestChecks(world: world)
         try checks.runAll()
