@@ -9,11 +9,6 @@ public struct ParameterBlock: Equatable, Sendable {
     public var range: Range<Int> { offset..<(offset + count) }
 }
 
-/// A tensor-product path l1 ⊗ l2 → l3 (input feature order l1, spherical harmonic order l2).
-public struct TensorProductPath: Equatable, Sendable {
-    public let l1: Int, l2: Int, l3: Int
-}
-
 /// Where every weight of the network lives in ONE flat Float buffer (parameters, gradients and
 /// the Adam moments all share this layout, so the optimiser and the all-reduce see one array).
 ///
@@ -48,19 +43,19 @@ public struct ParameterLayout: Sendable {
         /// The radial MLP's weights start here (layout of `FullyConnectedNet`).
         public let radialOffset: Int
         public let radialSizes: [Int]
-        /// Tensor-product paths, in the order of the radial MLP's output columns.
-        public let paths: [TensorProductPath]
+        /// Tensor-product paths (l1, l2, l3), in the order of the radial MLP's output columns.
+        public let paths: [(l1: Int, l2: Int, l3: Int)]
         /// o3.Linear after the aggregation: `postLinear[l]`.
         public let postLinear: [ParameterBlock]
     }
 
     /// Paths l1 ⊗ l2 → l3 with l1 in `inputOrders`, l2 = 0…lmax, |l1 − l2| ≤ l3 ≤ min(l1 + l2, lmax),
     /// ordered by l1, then l2, then l3.
-    public static func paths(inputOrders: [Int], lmax: Int) -> [TensorProductPath] {
-        var out: [TensorProductPath] = []
+    public static func paths(inputOrders: [Int], lmax: Int) -> [(l1: Int, l2: Int, l3: Int)] {
+        var out: [(l1: Int, l2: Int, l3: Int)] = []
         for l1 in inputOrders {
             for l2 in 0...lmax {
-                for l3 in abs(l1 - l2)...min(l1 + l2, lmax) { out.append(TensorProductPath(l1: l1, l2: l2, l3: l3)) }
+                for l3 in abs(l1 - l2)...min(l1 + l2, lmax) { out.append((l1, l2, l3)) }
             }
         }
         return out
