@@ -1,0 +1,144 @@
+import Foundation
+
+/// One coupling path l1 ⊗ l2 → l3 of the "uvu" tensor product, with its sparse Clebsch–Gordan
+/// table already multiplied by the path normalisation √α.
+public struct TensorProductPath: Sendable {
+    public let l1: Int, l2: Int, l3: Int
+    /// α = (2 l3 + 1) / (number of paths landing on l3)  (e3nn: irrep_normalization="component",
+    /// path_normalization="element", for a second input of multiplicity 1).
+    public let alpha: Double
+    /// Nonzero √α · C(l1, l2, l3)[m1, m2, m3].
+    public let entries: [CGEntry]
+}
+
+/// The "uvu" tensor product with per-edge weights, summed over the incoming edges of each node
+/// (the message of an equivariant convolution, as NequIP):
+///
+///     m_i[l3, m3, u] = scale · Σ_{e: j→i} Σ_{paths (l1,l2,l3)} √α · w_e[path, u]
+///                                 · Σ_{m1,m2} C(l1,l2,l3)[m1,m2,m3] h_j[l1, m1, u] Y_e[l2, m2]
+///
+/// over every triangle-allowed path l1 ≤ `input.lmax`, l2 ≤ `shLmax`, l3 ≤ `outputLmax` (no parity:
+/// all are kept). Paths landing on the same l3 are summed into one block of C channels. With
+/// `scale = 1` and a single edge this is e3nn's
+/// `o3.TensorProduct(irreps_in1, sh, irreps_out, [(l1, l2, l3, "uvu", True) …], shared_weights=False,
+/// internal_weights=False, irrep_normalization="component", path_normalization="element")`.
+///
+/// ## Layouts
+/// - node features h `[N][input.dimension]`, output m `[N][output.dimension]` (`Irreps` layout,
+///   channels fastest); every l has the same C channels (uvu keeps the channel index).
+/// - spherical harmonics Y `[E][(shLmax+1)²]` (`SphericalHarmonics` layout, index l² + m).
+/// - per-edge weights w `[E][pathCount][C]`: path p's weights are e3nn's instruction p (paths are
+///   ordered by l1, then l2, then l3 — `paths`), i.e. e3nn's per-edge weight vector.
+/// - edges grouped by receiver (CSR): edges of node i are e in `receiverOffsets[i] ..<
+///   receiverOffsets[i+1]`, with sender `senders[e]`; Y and w are indexed by the same e.
+///   Every receiver's sum is formed by itself in a fixed order: deterministic, no atomics.
+public struct TensorProductUVU: Sendable {
+    public let channels: Int
+    public let input: Irreps
+    public let shLmax: Int
+    public let output: Irreps
+    public let paths: [TensorProductPath]
+
+    public init(channels: Int, inputLmax: Int, shLmax: Int, outputLmax: Int) {
+        self.channels = channels
+        self.shLmax = shLmax
+        input = Irreps(uniform: channels, lmax: inputLmax)
+        var triples: [(Int, Int, Int)] = []
+        for l1 in 0...inputLmax {
+            for l2 in 0...shLmax {
+                for l3 in 0...outputLmax where ClebschGordan.isTriangle(l1, l2, l3) { triples.append((l1, l2, l3)) }
+            }
+        }
+        var landing = [Int](repeating: 0, count: outputLmax + 1)
+        for t in triples { landing[t.2] += 1 }
+        paths = triples.map { (l1, l2, l3) in
+            let alpha = Double(2 * l3 + 1) / Double(landing[l3])
+            let s = alpha.squareRoot()
+            let cg = ClebschGordan(l1, l2, l3).entries.map { CGEntry(m1: $0.m1, m2: $0.m2, m3: $0.m3, value: s * $0.value) }
+            return TensorProductPath(l1: l1, l2: l2, l3: l3, alpha: alpha, entries: cg)
+        }
+        output = Irreps(channels: landing.map { $0 > 0 ? channels : 0 })
+    }
+
+    public var pathCount: Int { paths.count }
+    /// Numbers of per-edge weights: pathCount · C.
+    public var weightsPerEdge: Int { paths.count * channels }
+    public var shDimension: Int { (shLmax + 1) * (shLmax + 1) }
+
+    /// Messages m `[nodeCount][output.dimension]` (overwritten).
+    public func forward(
+        features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
+        edgeWeights w: UnsafePointer<Float>, receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
+        nodeCount: Int, scale: Float, output out: UnsafeMutablePointer<Float>
+    ) {
+        let (c, dIn, dOut, dY, wE) = (channels, input.dimension, output.dimension, shDimension, weightsPerEdge)
+        for i in 0..<nodeCount {
+            let o = out + i * dOut
+            o.update(repeating: 0, count: dOut)
+            for e in receiverOffsets[i]..<receiverOffsets[i + 1] {
+                let hj = h + senders[e] * dIn, ye = y + e * dY, we = w + e * wE
+                for (p, path) in paths.enumerated() {
+                    let wp = we + p * c
+                    let h1 = hj + input.offset(path.l1), y2 = ye + path.l2 * path.l2, o3 = o + output.offset(path.l3)
+                    for entry in path.entries {
+                        let coef = Float(entry.value) * y2[entry.m2]
+                        let hr = h1 + entry.m1 * c, orow = o3 + entry.m3 * c
+                        for u in 0..<c { orow[u] += coef * wp[u] * hr[u] }
+                    }
+                }
+            }
+            if scale != 1 { for k in 0..<dOut { o[k] *= scale } }
+        }
+    }
+
+    /// Backward from ∂L/∂m `[nodeCount][output.dimension]`:
+    /// - **accumulates** ∂L/∂h into `gradFeatures` `[nodeCount][input.dimension]` (zero it first);
+    /// - **writes** ∂L/∂Y into `gradSphericalHarmonics` `[E][(shLmax+1)²]` if given;
+    /// - **writes** ∂L/∂w into `gradEdgeWeights` `[E][pathCount][C]` if given.
+    /// Edges are visited in CSR order, so the scatter into `gradFeatures` is deterministic.
+    public func backward(
+        features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
+        edgeWeights w: UnsafePointer<Float>, receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
+        nodeCount: Int, scale: Float, gradOutput: UnsafePointer<Float>,
+        gradFeatures: UnsafeMutablePointer<Float>,
+        gradSphericalHarmonics: UnsafeMutablePointer<Float>?,
+        gradEdgeWeights: UnsafeMutablePointer<Float>?
+    ) {
+        let (c, dIn, dOut, dY, wE) = (channels, input.dimension, output.dimension, shDimension, weightsPerEdge)
+        var scaled = [Float](repeating: 0, count: dOut)
+        scaled.withUnsafeMutableBufferPointer { gob in
+            let go = gob.baseAddress!
+            for i in 0..<nodeCount {
+                for k in 0..<dOut { go[k] = scale * gradOutput[i * dOut + k] }
+                for e in receiverOffsets[i]..<receiverOffsets[i + 1] {
+                    let j = senders[e]
+                    let hj = h + j * dIn, ghj = gradFeatures + j * dIn
+                    let ye = y + e * dY, we = w + e * wE
+                    let gye = gradSphericalHarmonics.map { $0 + e * dY }
+                    let gwe = gradEdgeWeights.map { $0 + e * wE }
+                    gye?.update(repeating: 0, count: dY)
+                    gwe?.update(repeating: 0, count: wE)
+                    for (p, path) in paths.enumerated() {
+                        let wp = we + p * c
+                        let gwp = gwe.map { $0 + p * c }
+                        let h1 = hj + input.offset(path.l1), gh1 = ghj + input.offset(path.l1)
+                        let y2 = ye + path.l2 * path.l2, g3 = go + output.offset(path.l3)
+                        for entry in path.entries {
+                            let v = Float(entry.value)
+                            let coef = v * y2[entry.m2]
+                            let hr = h1 + entry.m1 * c, ghr = gh1 + entry.m1 * c, gr = g3 + entry.m3 * c
+                            var dotY: Float = 0
+                            for u in 0..<c {
+                                let a = gr[u] * hr[u]
+                                dotY += wp[u] * a
+                                ghr[u] += coef * wp[u] * gr[u]
+                            }
+                            if let gwp { for u in 0..<c { gwp[u] += coef * gr[u] * hr[u] } }
+                            gye?[path.l2 * path.l2 + entry.m2] += v * dotY
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
