@@ -98,4 +98,10 @@ public struct ParameterLayout: Sendable {
 
     /// The block with this name, if any.
     public func block(named name: String) -> ParameterBlock? { blocks.first { $0.name == name } }
+
+    /// Fresh parameters: every weight N(0, 1), as e3nn initialises o3.Linear and FullyConnectedNet
+    /// (the 1/√fan_in scaling is applied in the forward pass, not stored in the weights).
+    public func initialParameters(using rng: inout RandomSource) -> [Float] {
+        rng.normalFloats(count)
+    }
 }
