@@ -39,6 +39,19 @@ public struct TensorProductUVU: Sendable {
     public let output: Irreps
     public let paths: [TensorProductPath]
 
+    /// One nonzero coefficient of one path, with the offsets it reads and writes resolved:
+    /// out[outOffset + u] += value · Y[shIndex] · w[weightOffset + u] · h[featureOffset + u].
+    public struct Coupling: Sendable {
+        public let weightOffset: Int32   // p · C
+        public let featureOffset: Int32  // input.offset(l1) + m1 · C
+        public let shIndex: Int32        // l2² + m2
+        public let outputOffset: Int32   // output.offset(l3) + m3 · C
+        public let value: Float          // √α · C(l1,l2,l3)[m1,m2,m3]
+    }
+
+    /// Every nonzero of every path, in path order: the sparse kernel both passes loop over.
+    public let couplings: [Coupling]
+
     public init(channels: Int, inputLmax: Int, shLmax: Int, outputLmax: Int) {
         self.channels = channels
         self.shLmax = shLmax
@@ -57,7 +70,18 @@ public struct TensorProductUVU: Sendable {
             let cg = ClebschGordan(l1, l2, l3).entries.map { CGEntry(m1: $0.m1, m2: $0.m2, m3: $0.m3, value: s * $0.value) }
             return TensorProductPath(l1: l1, l2: l2, l3: l3, alpha: alpha, entries: cg)
         }
-        output = Irreps(channels: landing.map { $0 > 0 ? channels : 0 })
+        let output = Irreps(channels: landing.map { $0 > 0 ? channels : 0 })
+        self.output = output
+        let input = self.input
+        couplings = paths.enumerated().flatMap { (p, path) in
+            path.entries.map {
+                Coupling(weightOffset: Int32(p * channels),
+                         featureOffset: Int32(input.offset(path.l1) + $0.m1 * channels),
+                         shIndex: Int32(path.l2 * path.l2 + $0.m2),
+                         outputOffset: Int32(output.offset(path.l3) + $0.m3 * channels),
+                         value: Float($0.value))
+            }
+        }
     }
 
     public var pathCount: Int { paths.count }
@@ -72,22 +96,20 @@ public struct TensorProductUVU: Sendable {
         nodeCount: Int, scale: Float, output out: UnsafeMutablePointer<Float>
     ) {
         let (c, dIn, dOut, dY, wE) = (channels, input.dimension, output.dimension, shDimension, weightsPerEdge)
-        for i in 0..<nodeCount {
-            let o = out + i * dOut
-            o.update(repeating: 0, count: dOut)
-            for e in receiverOffsets[i]..<receiverOffsets[i + 1] {
-                let hj = h + senders[e] * dIn, ye = y + e * dY, we = w + e * wE
-                for (p, path) in paths.enumerated() {
-                    let wp = we + p * c
-                    let h1 = hj + input.offset(path.l1), y2 = ye + path.l2 * path.l2, o3 = o + output.offset(path.l3)
-                    for entry in path.entries {
-                        let coef = Float(entry.value) * y2[entry.m2]
-                        let hr = h1 + entry.m1 * c, orow = o3 + entry.m3 * c
-                        for u in 0..<c { orow[u] += coef * wp[u] * hr[u] }
+        couplings.withUnsafeBufferPointer { plan in
+            for i in 0..<nodeCount {
+                let o = out + i * dOut
+                o.update(repeating: 0, count: dOut)
+                for e in receiverOffsets[i]..<receiverOffsets[i + 1] {
+                    let hj = h + senders[e] * dIn, ye = y + e * dY, we = w + e * wE
+                    for k in plan {
+                        let coef = k.value * ye[Int(k.shIndex)]
+                        let hr = hj + Int(k.featureOffset), wr = we + Int(k.weightOffset), orow = o + Int(k.outputOffset)
+                        for u in 0..<c { orow[u] += coef * wr[u] * hr[u] }
                     }
                 }
+                if scale != 1 { for k in 0..<dOut { o[k] *= scale } }
             }
-            if scale != 1 { for k in 0..<dOut { o[k] *= scale } }
         }
     }
 
@@ -107,34 +129,33 @@ public struct TensorProductUVU: Sendable {
         let (c, dIn, dOut, dY, wE) = (channels, input.dimension, output.dimension, shDimension, weightsPerEdge)
         var scaled = [Float](repeating: 0, count: dOut)
         scaled.withUnsafeMutableBufferPointer { gob in
-            let go = gob.baseAddress!
-            for i in 0..<nodeCount {
-                for k in 0..<dOut { go[k] = scale * gradOutput[i * dOut + k] }
-                for e in receiverOffsets[i]..<receiverOffsets[i + 1] {
-                    let j = senders[e]
-                    let hj = h + j * dIn, ghj = gradFeatures + j * dIn
-                    let ye = y + e * dY, we = w + e * wE
-                    let gye = gradSphericalHarmonics.map { $0 + e * dY }
-                    let gwe = gradEdgeWeights.map { $0 + e * wE }
-                    gye?.update(repeating: 0, count: dY)
-                    gwe?.update(repeating: 0, count: wE)
-                    for (p, path) in paths.enumerated() {
-                        let wp = we + p * c
-                        let gwp = gwe.map { $0 + p * c }
-                        let h1 = hj + input.offset(path.l1), gh1 = ghj + input.offset(path.l1)
-                        let y2 = ye + path.l2 * path.l2, g3 = go + output.offset(path.l3)
-                        for entry in path.entries {
-                            let v = Float(entry.value)
-                            let coef = v * y2[entry.m2]
-                            let hr = h1 + entry.m1 * c, ghr = gh1 + entry.m1 * c, gr = g3 + entry.m3 * c
+            couplings.withUnsafeBufferPointer { plan in
+                let go = gob.baseAddress!
+                for i in 0..<nodeCount {
+                    for k in 0..<dOut { go[k] = scale * gradOutput[i * dOut + k] }
+                    for e in receiverOffsets[i]..<receiverOffsets[i + 1] {
+                        let j = senders[e]
+                        let hj = h + j * dIn, ghj = gradFeatures + j * dIn
+                        let ye = y + e * dY, we = w + e * wE
+                        let gye = gradSphericalHarmonics.map { $0 + e * dY }
+                        let gwe = gradEdgeWeights.map { $0 + e * wE }
+                        gye?.update(repeating: 0, count: dY)
+                        gwe?.update(repeating: 0, count: wE)
+                        for k in plan {
+                            let coef = k.value * ye[Int(k.shIndex)]
+                            let hr = hj + Int(k.featureOffset), ghr = ghj + Int(k.featureOffset)
+                            let wr = we + Int(k.weightOffset), gr = go + Int(k.outputOffset)
                             var dotY: Float = 0
                             for u in 0..<c {
                                 let a = gr[u] * hr[u]
-                                dotY += wp[u] * a
-                                ghr[u] += coef * wp[u] * gr[u]
+                                dotY += wr[u] * a
+                                ghr[u] += coef * wr[u] * gr[u]
                             }
-                            if let gwp { for u in 0..<c { gwp[u] += coef * gr[u] * hr[u] } }
-                            gye?[path.l2 * path.l2 + entry.m2] += v * dotY
+                            if let gwe {
+                                let gwr = gwe + Int(k.weightOffset)
+                                for u in 0..<c { gwr[u] += coef * gr[u] * hr[u] }
+                            }
+                            gye?[Int(k.shIndex)] += k.value * dotY
                         }
                     }
                 }
