@@ -24,6 +24,10 @@ static inline hid_t chdf5_p_file_access(void) { return H5P_FILE_ACCESS; }
 static inline hid_t chdf5_s_all(void) { return H5S_ALL; }
 static inline hid_t chdf5_e_default(void) { return H5E_DEFAULT; }
 static inline hsize_t chdf5_s_unlimited(void) { return H5S_UNLIMITED; }
+static inline size_t chdf5_t_variable(void) { return H5T_VARIABLE; }
+static inline hid_t chdf5_p_link_create(void) { return H5P_LINK_CREATE; }
+static inline H5F_libver_t chdf5_libver_v18(void) { return H5F_LIBVER_V18; }
+static inline H5F_libver_t chdf5_libver_latest(void) { return H5F_LIBVER_LATEST; }
 
 /// Turns off HDF5's automatic printing of its error stack: our Swift layer reports errors.
 static inline herr_t chdf5_silence_errors(void) { return H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }

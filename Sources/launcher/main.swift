@@ -1,4 +1,0 @@
-import DistributedTraining
-import EquivariantNet
-import GlassData
-print("launcher")
