@@ -48,5 +48,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GlassDataTests", dependencies: ["GlassData"]),
         .testTarget(name: "DistributedTrainingTests", dependencies: ["DistributedTraining"]),
+        // Runs the built `launcher` executable as child processes, alone and under mpirun.
+        .testTarget(name: "LauncherTests"),
     ]
 )

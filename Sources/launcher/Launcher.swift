@@ -1,11 +1,33 @@
 import ArgumentParser
 
-/// Minimal root command for the glassdata branch (the lead merges the full root): registers the
-/// data subcommands so they can be run and tested.
-@main
+/// The root command: `launcher <subcommand>`.
+///
+/// To add a subcommand: put it in its own file (e.g. `InspectCommand.swift`) and list its type in
+/// `subcommands` below and in the discussion. A command that runs on MPI ranks conforms to
+/// `RankCommand` and implements `run(on:)`; a command that needs no MPI is a plain
+/// `ParsableCommand` with `run()`.
 struct Launcher: ParsableCommand {
+    /// The version of EquiGlass this launcher belongs to.
+    static let equiGlassVersion = "0.1.0"
+
     static let configuration = CommandConfiguration(
         commandName: "launcher",
-        abstract: "EquiGlass: equivariant GNNs for glassy dynamics.",
-        subcommands: [Inspect.self, Import.self])
+        abstract: "EquiGlass: rotation-equivariant graph networks for glassy liquids, data-parallel over MPI.",
+        discussion: """
+            Runs the same way as a single process (rank 0 of 1) or on every rank of an MPI job:
+              mpirun -np 2 launcher <subcommand>
+              srun -n 2 launcher <subcommand>          (inside a Slurm allocation)
+            An error on any rank prints "rank R: error: ..." and aborts every rank.
+
+            Subcommands:
+              version    versions of EquiGlass, Swift and the MPI library; rank and size
+              selftest   runs every MPI collective across the ranks and checks the results
+              inspect    summary and validation of a snapshot file
+              import     converts other formats to the snapshot format
+
+            Not yet available: train, evaluate, predict, bench, report, embed.
+            """,
+        version: equiGlassVersion,
+        subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self]
+    )
 }
