@@ -90,6 +90,11 @@ public struct Checkpoint: Equatable, Sendable {
         try root.writeAttribute("config", configJSON)
         try root.writeAttribute("metadata", metadataJSON)
         try root.write("parameters", values: parameters, shape: [parameters.count])
+        // Test hook: pause in the middle of the write, so that a test can kill the process there.
+        if let pause = ProcessInfo.processInfo.environment["EQUIGLASS_TEST_CHECKPOINT_PAUSE"], let seconds = Double(pause) {
+            try file.flush()
+            usleep(UInt32(seconds * 1e6))
+        }
         try root.write("adam_m", values: adamM, shape: [adamM.count])
         try root.write("adam_v", values: adamV, shape: [adamV.count])
         try root.write("rng_state", values: rngState.map { Int64(bitPattern: $0) }, shape: [rngState.count])

@@ -43,6 +43,9 @@ struct TrainCommand: RankCommand {
     @Option(name: .long, help: "Learning rate (overrides the configuration).")
     var learningRate: Double?
 
+    @Option(name: .long, help: "Positions the network reads: thermal or inherent (overrides the configuration).")
+    var positions: String?
+
     @Flag(name: .long, help: "Continue from the newest checkpoint in --out.")
     var resume = false
 
@@ -56,9 +59,11 @@ struct TrainCommand: RankCommand {
         if let seed { run.training.seed = seed }
         if let globalBatch { run.training.batchSize = globalBatch }
         if let learningRate { run.training.learningRate = learningRate }
+        if let positions { run.model.positions = positions }
         try run.validate()
         var trainer = Trainer(world: world, trainPath: data, validationPath: validation, outDirectory: out, config: run,
-                              resume: resume, commandLine: CommandLine.arguments, maxSteps: maxSteps)
+                              resume: resume, commandLine: CommandLine.arguments, maxSteps: maxSteps,
+                              epochsOverride: epochs)
         try trainer.run()
     }
 }

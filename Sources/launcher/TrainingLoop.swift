@@ -144,6 +144,8 @@ struct Trainer {
     let commandLine: [String]
     /// Stop after this many optimiser steps in this invocation (tests of resume); nil = no limit.
     let maxSteps: Int?
+    /// --epochs, which may also extend a resumed run.
+    let epochsOverride: Int?
 
     func log(_ line: String) { if world.isRoot { printNow(line) } }
 
@@ -158,9 +160,8 @@ struct Trainer {
             guard saved.model == config.model || config.model == ModelConfig() else {
                 throw ValidationFailure("--resume: the model configuration differs from the one in \(last)")
             }
-            var merged = saved
-            merged.training.epochs = config.training.epochs  // --epochs may extend a run
-            config = merged
+            config = saved
+            if let epochsOverride { config.training.epochs = epochsOverride }  // may extend a run
             start = c
             log("resuming from \(last): step \(c.step), epoch \(c.epoch + 1), batch \(c.batchInEpoch)")
         } else if !existing.isEmpty {
