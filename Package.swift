@@ -49,6 +49,6 @@ let package = Package(
         .testTarget(name: "GlassDataTests", dependencies: ["GlassData"]),
         .testTarget(name: "DistributedTrainingTests", dependencies: ["DistributedTraining"]),
         // Runs the built `launcher` executable as child processes, alone and under mpirun.
-        .testTarget(name: "LauncherTests"),
+        .testTarget(name: "LauncherTests", dependencies: ["GlassData"]),
     ]
 )
