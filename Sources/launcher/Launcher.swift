@@ -27,11 +27,12 @@ struct Launcher: ParsableCommand {
               train      trains the network (checkpoints, metrics.jsonl, --resume)
               evaluate   Pearson ρ and MSE of a trained model per species and time
               predict    a trained model's predictions to HDF5
+              bench      speed of a training step (docs/benchmarks.md)
 
-            Not yet available: bench, report, embed.
+            Not yet available: report, embed.
             """,
         version: equiGlassVersion,
         subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self,
-                      TrainCommand.self, EvaluateCommand.self, PredictCommand.self]
+                      TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self]
     )
 }
