@@ -129,6 +129,15 @@ def constants_fixture():
             "sigmoid": float(e3nn.math.normalize2mom(torch.sigmoid).cst)}
 
 
+def wigner_d_fixture():
+    cases = []
+    for (a, b, c) in [(0.3, 1.1, -0.7), (2.5, -0.4, 4.0)]:
+        angles = (t(a), t(b), t(c))
+        cases.append({"angles": [a, b, c], "matrix": flat(o3.angles_to_matrix(*angles)),
+                      "D": [flat(o3.wigner_D(l, *angles)) for l in range(5)]})
+    return cases
+
+
 def bessel_fixture():
     r = np.array([0.05, 0.3, 0.9, 1.37, 1.99])
     values = e3nn.math.soft_one_hot_linspace(t(r), 0.0, 2.0, 8, basis="bessel", cutoff=True)
@@ -151,6 +160,7 @@ def main():
         "fully_connected": fully_connected_fixture(),
         "normalize2mom": constants_fixture(),
         "bessel": bessel_fixture(),
+        "wigner_D": wigner_d_fixture(),
     }
     with open(args.out, "w") as f:
         json.dump(data, f)

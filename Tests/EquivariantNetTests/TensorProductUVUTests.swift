@@ -78,7 +78,7 @@ final class TensorProductUVUTests: XCTestCase {
     /// Rotating node features (by D^l per block) and edge vectors rotates each output block by D^l.
     func testEquivariance() {
         var rng = RandomSource(seed: 11)
-        let tp = TensorProductUVU(channels: 4, inputLmax: 3, shLmax: 3, outputLmax: 3)
+        let tp = TensorProductUVU(channels: 8, inputLmax: 3, shLmax: 3, outputLmax: 3)
         let n = 6
         let graph = randomGraph(nodes: n, rng: &rng)
         let h = rng.normalDoubles(n * tp.input.dimension)
@@ -98,10 +98,55 @@ final class TensorProductUVUTests: XCTestCase {
         XCTAssertLessThan(err, 1e-5)
     }
 
-    /// Backward against central differences for features, harmonics and weights.
+    /// uvu keeps channels apart: channel u of an 8-channel product (the SIMD path) equals a
+    /// 1-channel product (the scalar path) of channel u's features and weights.
+    func testChannelsAreIndependent() {
+        var rng = RandomSource(seed: 13)
+        let wide = TensorProductUVU(channels: 8, inputLmax: 2, shLmax: 3, outputLmax: 3)
+        let narrow = TensorProductUVU(channels: 1, inputLmax: 2, shLmax: 3, outputLmax: 3)
+        let n = 5
+        let graph = randomGraph(nodes: n, rng: &rng)
+        let y = harmonics(3, graph.vectors)
+        let h = rng.normalFloats(n * wide.input.dimension)
+        let w = rng.normalFloats(graph.edgeCount * wide.weightsPerEdge)
+        let g = rng.normalFloats(n * wide.output.dimension)
+        let out = forward(wide, h: h, y: y, w: w, graph: graph, scale: 0.5)
+        var gh = [Float](repeating: 0, count: h.count), gy = y, gw = w
+        wide.backward(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: graph.offsets,
+                      senders: graph.senders, nodeCount: n, scale: 0.5, gradOutput: g,
+                      gradFeatures: &gh, gradSphericalHarmonics: &gy, gradEdgeWeights: &gw)
+        var gySum = [Float](repeating: 0, count: y.count)
+        var worst = 0.0
+        for u in 0..<8 {
+            // Channel u in the 1-channel layouts.
+            func pick(_ x: [Float], _ irreps: Irreps, _ count: Int) -> [Float] {
+                (0..<count).flatMap { i in (0...irreps.lmax).flatMap { l in (0..<(2 * l + 1)).map { m in x[i * irreps.dimension + irreps.index(l: l, m: m, u: u)] } } }
+            }
+            let hu = pick(h, wide.input, n), gu = pick(g, wide.output, n)
+            let wu = (0..<(graph.edgeCount * wide.pathCount)).map { w[$0 * 8 + u] }
+            let outU = forward(narrow, h: hu, y: y, w: wu, graph: graph, scale: 0.5)
+            worst = max(worst, maxAbsDiff(toDouble(outU), toDouble(pick(out, wide.output, n))))
+            var ghU = [Float](repeating: 0, count: hu.count), gyU = y, gwU = wu
+            narrow.backward(features: hu, sphericalHarmonics: y, edgeWeights: wu, receiverOffsets: graph.offsets,
+                            senders: graph.senders, nodeCount: n, scale: 0.5, gradOutput: gu,
+                            gradFeatures: &ghU, gradSphericalHarmonics: &gyU, gradEdgeWeights: &gwU)
+            worst = max(worst, maxAbsDiff(toDouble(ghU), toDouble(pick(gh, wide.input, n))))
+            worst = max(worst, maxAbsDiff(toDouble(gwU), (0..<wu.count).map { Double(gw[$0 * 8 + u]) }))
+            for k in 0..<y.count { gySum[k] += gyU[k] }
+        }
+        worst = max(worst, maxAbsDiff(toDouble(gySum), toDouble(gy)))
+        XCTAssertLessThan(worst, 1e-4)
+    }
+
+    /// Backward against central differences for features, harmonics and weights (8 channels: the
+    /// SIMD path; 3 channels: the scalar path).
     func testGradients() {
+        for channels in [3, 8] { checkGradients(channels: channels) }
+    }
+
+    func checkGradients(channels: Int) {
         var rng = RandomSource(seed: 12)
-        let tp = TensorProductUVU(channels: 3, inputLmax: 3, shLmax: 3, outputLmax: 3)
+        let tp = TensorProductUVU(channels: channels, inputLmax: 3, shLmax: 3, outputLmax: 3)
         let n = 5
         let graph = randomGraph(nodes: n, rng: &rng)
         let h = rng.normalFloats(n * tp.input.dimension)

@@ -31,3 +31,21 @@ final class WignerDTests: XCTestCase {
         }
     }
 }
+
+final class WignerDParityTests: XCTestCase {
+    /// Our D^l of e3nn's angles_to_matrix(α, β, γ) equals e3nn's wigner_D(l, α, β, γ), l ≤ 4.
+    func testMatchesE3nnWignerD() {
+        let cases = E3nnFixture.root["wigner_D"] as! [[String: Any]]
+        XCTAssertEqual(cases.count, 2)
+        var worst = 0.0
+        for c in cases {
+            let rotation = Rotation(matrix: c.doubles("matrix"))
+            let ds = (c["D"] as! [[Any]]).map { $0.map { ($0 as! NSNumber).doubleValue } }
+            for (l, reference) in ds.enumerated() {
+                worst = max(worst, maxAbsDiff(WignerD.matrix(l, rotation: rotation), reference))
+            }
+        }
+        print("Wigner D parity (l ≤ 4, Double): max abs error \(worst)")
+        XCTAssertLessThan(worst, 1e-12)
+    }
+}

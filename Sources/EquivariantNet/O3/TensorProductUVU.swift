@@ -105,7 +105,13 @@ public struct TensorProductUVU: Sendable {
                     for k in plan {
                         let coef = k.value * ye[Int(k.shIndex)]
                         let hr = hj + Int(k.featureOffset), wr = we + Int(k.weightOffset), orow = o + Int(k.outputOffset)
-                        for u in 0..<c { orow[u] += coef * wr[u] * hr[u] }
+                        if c % 8 == 0 {  // 8 channels per SIMD register
+                            for u in stride(from: 0, to: c, by: 8) {
+                                store8(load8(orow + u) + coef * load8(wr + u) * load8(hr + u), orow + u)
+                            }
+                        } else {
+                            for u in 0..<c { orow[u] += coef * wr[u] * hr[u] }
+                        }
                     }
                 }
                 if scale != 1 { for k in 0..<dOut { o[k] *= scale } }
@@ -146,14 +152,30 @@ public struct TensorProductUVU: Sendable {
                             let hr = hj + Int(k.featureOffset), ghr = ghj + Int(k.featureOffset)
                             let wr = we + Int(k.weightOffset), gr = go + Int(k.outputOffset)
                             var dotY: Float = 0
-                            for u in 0..<c {
-                                let a = gr[u] * hr[u]
-                                dotY += wr[u] * a
-                                ghr[u] += coef * wr[u] * gr[u]
-                            }
-                            if let gwe {
+                            if c % 8 == 0, let gwe {  // 8 channels per SIMD register
                                 let gwr = gwe + Int(k.weightOffset)
-                                for u in 0..<c { gwr[u] += coef * gr[u] * hr[u] }
+                                var dot8 = SIMD8<Float>()
+                                for u in stride(from: 0, to: c, by: 8) {
+                                    let g8 = load8(gr + u), w8 = load8(wr + u)
+                                    let a = g8 * load8(hr + u)
+                                    dot8 += w8 * a
+                                    store8(load8(ghr + u) + coef * w8 * g8, ghr + u)
+                                    store8(load8(gwr + u) + coef * a, gwr + u)
+                                }
+                                dotY = dot8.sum()
+                            } else if let gwe {
+                                let gwr = gwe + Int(k.weightOffset)
+                                for u in 0..<c {
+                                    let a = gr[u] * hr[u]
+                                    dotY += wr[u] * a
+                                    ghr[u] += coef * wr[u] * gr[u]
+                                    gwr[u] += coef * a
+                                }
+                            } else {
+                                for u in 0..<c {
+                                    dotY += wr[u] * gr[u] * hr[u]
+                                    ghr[u] += coef * wr[u] * gr[u]
+                                }
                             }
                             gye?[Int(k.shIndex)] += k.value * dotY
                         }
@@ -162,4 +184,16 @@ public struct TensorProductUVU: Sendable {
             }
         }
     }
+}
+
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
