@@ -4,7 +4,7 @@ import CHDF5
 ///
 /// Reads accept any stored numeric type (HDF5 converts) and both fixed- and variable-length
 /// strings (h5py writes `str` as variable-length UTF-8). Writes replace an existing attribute;
-/// strings are written variable-length UTF-8 so h5py reads them back as `str`.
+/// strings are written fixed-length UTF-8 (h5py reads them as `numpy.bytes_`: `.decode()`).
 public protocol HDF5AttributeOwner {
     var objectID: hid_t { get }
     var objectName: String { get }
@@ -109,15 +109,17 @@ extension HDF5AttributeOwner {
         try writeScalar(name, fileType: chdf5_native_double(), memoryType: chdf5_native_double(), &value)
     }
 
-    /// Writes a String attribute (variable-length UTF-8).
+    /// Writes a String attribute: fixed-length UTF-8 (NUL-padded), stored inside the object
+    /// header. Not variable-length: those live in HDF5's global heap, which has no checksum, and
+    /// HDF5 1.10 can crash (not just fail) reading a corrupted one.
     public func writeAttribute(_ name: String, _ value: String) throws {
+        let bytes = Array(value.utf8)
         let type = H5Tcopy(chdf5_c_s1())
         defer { H5Tclose(type) }
-        H5Tset_size(type, chdf5_t_variable())
+        H5Tset_size(type, max(1, bytes.count))
+        H5Tset_strpad(type, H5T_STR_NULLPAD)
         H5Tset_cset(type, H5T_CSET_UTF8)
-        try value.withCString { cString in
-            var pointer: UnsafePointer<CChar>? = cString
-            try writeScalar(name, fileType: type, memoryType: type, &pointer)
-        }
+        var buffer = bytes.isEmpty ? [UInt8(0)] : bytes
+        try writeScalar(name, fileType: type, memoryType: type, &buffer)
     }
 }

@@ -40,11 +40,12 @@ public final class HDF5Dataset: HDF5AttributeOwner {
     public var objectName: String { name }
     public var filePath: String { file.path }
 
-    /// Number of elements in the whole dataset (product of the shape).
-    public var elementCount: Int { shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).partialValue } }
+    /// Number of elements in the whole dataset (product of the shape; Int.max if that
+    /// overflows, which only a corrupted file produces and the read-size check then rejects).
+    public var elementCount: Int { saturatingProduct(shape) }
 
     /// Elements per row: product of all dimensions after the first (1 for a 1-d dataset).
-    public var rowWidth: Int { shape.dropFirst().reduce(1, *) }
+    public var rowWidth: Int { saturatingProduct(shape.dropFirst()) }
 
     private func error(_ operation: String, _ detail: String = "") -> HDF5Error {
         HDF5Error(file: file.path, object: name, operation: operation, detail: detail)
@@ -102,7 +103,7 @@ public final class HDF5Dataset: HDF5AttributeOwner {
     /// `rows.count * rowWidth` values.
     public func readRows<T: HDF5Element>(_ rows: Range<Int>, as _: T.Type = T.self) throws -> [T] {
         try checkNumeric("read rows \(rows)")
-        let count = rows.count * rowWidth
+        let count = saturatingProduct([rows.count, rowWidth])
         try checkReadSize(count, T.self)
         let spaces = try selectRows(rows, operation: "read rows \(rows)")
         defer { H5Sclose(spaces.file); H5Sclose(spaces.memory) }
@@ -156,4 +157,15 @@ extension HDF5ValueClass {
         default: self = .other
         }
     }
+}
+
+/// Product of non-negative sizes, Int.max on overflow.
+func saturatingProduct<C: Collection>(_ sizes: C) -> Int where C.Element == Int {
+    var product = 1
+    for size in sizes {
+        let (next, overflow) = product.multipliedReportingOverflow(by: size)
+        if overflow { return Int.max }
+        product = next
+    }
+    return product
 }

@@ -46,7 +46,8 @@ public final class HDF5File {
         H5Pset_libver_bounds(fapl, chdf5_libver_v18(), chdf5_libver_latest())
         let id = H5Fcreate(path, chdf5_acc_trunc(), chdf5_p_default(), fapl)
         guard id >= 0 else {
-            throw HDF5Error(file: path, object: "/", operation: "create file")
+            throw HDF5Error(file: path, object: "/", operation: "create file",
+                            detail: "missing directory, no permission, or the file is open in this process")
         }
         return HDF5File(path: path, id: id)
     }

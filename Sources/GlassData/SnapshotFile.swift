@@ -93,12 +93,17 @@ public final class SnapshotFile {
             throw problem("@species_names", "must list at least one species, comma-separated")
         }
         let density = try number("density")
-        let runs = root.hasAttribute("propensity_runs") ? try number("propensity_runs") : 0
+        var runs: Int64 = 0
+        if root.hasAttribute("propensity_runs") {
+            do { runs = try root.readInt64Attribute("propensity_runs") } catch {
+                throw problem("@propensity_runs", "must be an integer (\(error))")
+            }
+        }
         attributes = SnapshotAttributes(
             temperature: try number("temperature"), density: density, speciesNames: speciesNames,
             timeUnit: try string("time_unit", required: false),
             propensityDefinition: try string("propensity_definition", required: false),
-            propensityRuns: runs.isFinite ? Int(runs) : 0,
+            propensityRuns: Int(runs),
             source: try string("source", required: false),
             provenance: try string("provenance", required: false, default: "{}"))
 

@@ -21,10 +21,7 @@ struct Inspect: ParsableCommand {
     var neighborSnapshots: Int = 100
 
     func run() throws {
-        let data: SnapshotFile
-        do { data = try SnapshotFile(path: file) } catch {
-            throw ValidationError("\(error)")
-        }
+        let data = try SnapshotFile(path: file)
         let summary = try Summary(data, cutoff: cutoff, neighborSnapshots: neighborSnapshots)
         if json {
             let encoded = try JSONSerialization.data(withJSONObject: summary.dictionary, options: [.prettyPrinted, .sortedKeys])
@@ -88,7 +85,7 @@ private struct Summary {
         dictionary["particles"] = ["total": total, "min_per_snapshot": counts.min()!, "max_per_snapshot": counts.max()!]
         dictionary["species_counts"] = Dictionary(uniqueKeysWithValues: zip(attributes.speciesNames, speciesCounts))
         dictionary["box"] = ["min": boxMin, "max": boxMax]
-        dictionary["temperature"] = attributes.temperature.isFinite ? attributes.temperature : "unknown"
+        dictionary["temperature"] = attributes.temperature.isFinite ? attributes.temperature as Any : NSNull()
         dictionary["density"] = attributes.density
         dictionary["time_unit"] = attributes.timeUnit
         dictionary["times"] = data.times

@@ -50,7 +50,12 @@ public struct NeighborGraph: Sendable {
 
         // Wrap into [0, L) and assign cells of edge >= r_c along each axis.
         var wrapped = [Double](repeating: 0, count: 3 * n)
-        let cellsPerAxis = box.map { max(1, Int(($0 / cutoff).rounded(.down))) }
+        // At most about 2 N^(1/3) + 2 cells per axis: larger cells stay correct, and a huge box
+        // cannot ask for more cells than particles.
+        var side = 1
+        while side * side * side < n { side += 1 }  // side ≈ N^(1/3)
+        let cellLimit = 2 * side + 2
+        let cellsPerAxis = box.map { max(1, Int(min(($0 / cutoff).rounded(.down), Double(cellLimit)))) }
         var cellOfParticle = [Int](repeating: 0, count: n)
         for i in 0..<n {
             var cell = 0
