@@ -22,9 +22,17 @@ enum LauncherProcess {
         while directory.path.contains(".xctest") { directory.deleteLastPathComponent() }
         let path = directory.appendingPathComponent("launcher").path
         guard FileManager.default.isExecutableFile(atPath: path) else {
-            throw XCTSkip("no launcher executable at \(path): build it (`swift build`) or set EQUIGLASS_LAUNCHER")
+            throw MissingLauncher(path: path)
         }
         return path
+    }
+
+    /// Not skipped: a test run without the program under test must fail.
+    struct MissingLauncher: Error, CustomStringConvertible {
+        let path: String
+        var description: String {
+            "no launcher executable at \(path): build it (`swift build`) or set EQUIGLASS_LAUNCHER"
+        }
     }
 
     /// The environment this test process was started with. MPI, once started in this process
