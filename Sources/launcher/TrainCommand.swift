@@ -65,6 +65,9 @@ struct TrainCommand: RankCommand {
     @Option(name: .long, help: "Positions the network reads: thermal or inherent (overrides the configuration).")
     var positions: String?
 
+    @Option(name: .long, help: "Comma-separated extra input scalars, e.g. epot_inherent (overrides the configuration).")
+    var extraScalars: String?
+
     @Flag(name: .long, help: "Continue from the newest checkpoint in --out.")
     var resume = false
 
@@ -79,6 +82,7 @@ struct TrainCommand: RankCommand {
         if let globalBatch { run.training.batchSize = globalBatch }
         if let learningRate { run.training.learningRate = learningRate }
         if let positions { run.model.positions = positions }
+        if let extraScalars { run.model.extraScalars = extraScalars.split(separator: ",").map(String.init) }
         try run.validate()
         var trainer = Trainer(world: world, trainPath: data, validationPath: validation, outDirectory: out, config: run,
                               resume: resume, commandLine: CommandLine.arguments, maxSteps: maxSteps,
