@@ -241,5 +241,7 @@ final class TrainCommandTests: XCTestCase {
         let r = try launcher(["train", "--data", train, "--out", run, "--resume"])
         XCTAssertEqual(r.status, 0, r.standardError)
         XCTAssertEqual(try newestCheckpoint(run).step, 3)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: run).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(leftovers, [], "the killed write's temporary file is cleaned up by the next run")
     }
 }
