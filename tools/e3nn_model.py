@@ -8,6 +8,8 @@ The fixture lets the Swift model be checked value for value against e3nn:
                                                               per-layer feature checks
     Tests/EquivariantNetTests/Fixtures/model/parameters.f32  the weights, little-endian Float32,
                                                               in EquivariantNet's flat layout
+    Tests/EquivariantNetTests/Fixtures/model/gradient.f32    the gradient of a training loss
+                                                              (see "loss" in parity.json), same layout
 
 The weights are drawn N(0, 1) (as e3nn initialises them), rounded to Float32 so that both sides
 see exactly the same numbers, and the network then runs in float64.
@@ -216,8 +218,27 @@ def main():
         pred = model(torch.tensor(species), None, torch.tensor(send), torch.tensor(recv),
                      torch.tensor(vec), avg_neighbors, record)
 
+    # The gradient of the training loss: mean over species-A particles and all times of
+    # (prediction - target)^2, with made-up standardised targets target[i, t] = sin(i + 2t).
+    T = len(cfg["times"])
+    targets = torch.sin(torch.arange(len(pos))[:, None] + 2.0 * torch.arange(T)[None, :])
+    mask = torch.tensor(species == 0)
+    model.zero_grad()
+    out = model(torch.tensor(species), None, torch.tensor(send), torch.tensor(recv), torch.tensor(vec), avg_neighbors)
+    loss = ((out - targets)[mask] ** 2).sum() / (mask.sum() * T)
+    loss.backward()
+    grads = []
+    for name in ["embedding"]:
+        grads.append(model.embedding.weight.grad)
+    for layer in model.layers:
+        grads += [layer.self_linear.weight.grad] + [lay.weight.grad.reshape(-1) for lay in layer.radial]
+        grads += [layer.post_linear.weight.grad]
+    grads += [lay.weight.grad.reshape(-1) for lay in model.decoder]
+    flat_grad = torch.cat([g.reshape(-1) for g in grads]).detach()
+
     os.makedirs(args.out, exist_ok=True)
     flat.to(torch.float32).numpy().astype("<f4").tofile(os.path.join(args.out, "parameters.f32"))
+    flat_grad.to(torch.float32).numpy().astype("<f4").tofile(os.path.join(args.out, "gradient.f32"))
     fixture = dict(
         description="e3nn " + __import__("e3nn").__version__ + " build of shared/design/model.md; "
                     "weights in parameters.f32 (flat layout of tools/e3nn_model.py); float64 forward",
@@ -230,6 +251,9 @@ def main():
         avg_neighbors=avg_neighbors,
         # Raw network outputs (standardised units), one row of T per particle, its own species.
         predictions=pred.numpy().tolist(),
+        # The loss whose gradient (flat layout, float32) is in gradient.f32: species-A mean over
+        # all times of (prediction - sin(i + 2t))^2.
+        loss=loss.item(),
         # Features after the embedding and after each layer, for the first 3 particles
         # (layout [C scalars][C x 3][C x 5][C x 7], channel-major within each l).
         features_head=[h[:3].numpy().tolist() for h in record],

@@ -184,10 +184,16 @@ public struct Checkpoint: Equatable, Sendable {
         return last
     }
 
-    /// Deletes all but the newest `keep` checkpoints of `directory`.
+    /// Deletes all but the newest `keep` checkpoints of `directory`, and temporary files left by
+    /// writes that were killed (those of other processes).
     public static func prune(directory: String, keep: Int) {
         let all = list(in: directory)
         for old in all.dropLast(keep) { try? FileManager.default.removeItem(atPath: old) }
+        let mine = ".tmp-\(ProcessInfo.processInfo.processIdentifier)"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in names where name.hasPrefix(".checkpoint-") && name.contains(".tmp-") && !name.hasSuffix(mine) {
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
     }
 }
 

@@ -74,6 +74,48 @@ final class ModelNetworkTests: XCTestCase {
         XCTAssertLessThanOrEqual(error, 1e-4)
     }
 
+    /// The gradient of a training loss (species-A mean of (prediction − sin(i + 2t))²) against
+    /// e3nn's autograd on the default network (tools/e3nn_model.py, gradient.f32).
+    func testDefaultNetworkGradientReproducesE3nnAutograd() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/model")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("parity.json"))) as! [String: Any]
+        func floats(_ name: String) throws -> [Float] {
+            let raw = try Data(contentsOf: dir.appendingPathComponent(name))
+            return raw.withUnsafeBytes { b in
+                (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            }
+        }
+        let parameters = try floats("parameters.f32"), reference = try floats("gradient.f32")
+        let config = ModelConfig()
+        let box = json.doubles("box")
+        let positions = (json["positions"] as! [[Double]]).flatMap { $0 }
+        let species = json.ints("species").map(Int32.init)
+        let input = ModelInput.allPairs(positions: positions, box: (box[0], box[1], box[2]), cutoff: config.cutoff, species: species)
+        let model = PropensityModel(config: config, avgNeighbors: json.double("avg_neighbors"))
+        let t = config.times.count
+        let targets = (0..<(species.count * t)).map { Float(sin(Double($0 / t) + 2 * Double($0 % t))) }
+        let predictions = model.forward(parameters: parameters, input: input)
+        var gPred = [Float](repeating: 0, count: predictions.count)
+        let count = PropensityLoss.termCount(species: species, trainSpecies: [0], times: t)
+        let loss = PropensityLoss.evaluate(predictions: predictions, targets: targets, species: species, trainSpecies: [0],
+                                           times: t, globalCount: count, gradient: &gPred)
+        XCTAssertEqual(loss, json.double("loss"), accuracy: 1e-5 * json.double("loss"))
+        var gradient = [Float](repeating: 0, count: parameters.count)
+        model.backward(parameters: parameters, input: input, gradPredictions: gPred, gradient: &gradient)
+        let ours = toDouble(gradient), theirs = toDouble(reference)
+        let error = maxAbsDiff(ours, theirs) / maxAbs(theirs)
+        let normError = zip(ours, theirs).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+            / theirs.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+        print("e3nn gradient parity: max |Δ| / max |g| = \(error), ‖Δ‖ / ‖g‖ = \(normError) over \(ours.count) parameters")
+        XCTAssertLessThanOrEqual(error, 1e-4)
+        XCTAssertLessThanOrEqual(normError, 1e-4)
+        // Every block's gradient, not just the large ones.
+        for block in model.layout.blocks {
+            let d = maxAbsDiff(Array(ours[block.range]), Array(theirs[block.range]))
+            XCTAssertLessThanOrEqual(d, 1e-3 * max(maxAbs(Array(theirs[block.range])), 1e-6), block.name)
+        }
+    }
+
     // MARK: gradient
 
     /// ∂loss/∂θ against central finite differences of the Float forward pass, along a random unit

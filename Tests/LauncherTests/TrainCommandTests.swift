@@ -19,7 +19,8 @@ final class TrainCommandTests: XCTestCase {
 
     /// Jittered-lattice snapshots at density 1.2 (box 4.05 ≥ 2 r_c for N = 80) with targets that
     /// depend on the local coordination, so a network can learn something.
-    func writeSnapshots(_ name: String, count: Int, seed: UInt64, times: [Double], particles: Int = 80) throws -> String {
+    func writeSnapshots(_ name: String, count: Int, seed: UInt64, times: [Double], particles: Int = 80,
+                        inherent: Bool = false) throws -> String {
         var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
         func uniform() -> Double {
             state ^= state << 13; state ^= state >> 7; state ^= state << 17
@@ -50,7 +51,9 @@ final class TrainCommandTests: XCTestCase {
                 }
                 for t in times { propensity.append(Float(t.squareRoot() * (0.3 + 0.02 * (z - 12)) + 0.02 * uniform())) }
             }
-            snapshots.append(Snapshot(box: [l, l, l], positions: positions, species: species,
+            snapshots.append(Snapshot(box: [l, l, l], positions: positions,
+                                      inherentPositions: inherent ? positions.map { $0 + 0.01 * (uniform() - 0.5) } : nil,
+                                      species: species,
                                       scalars: ["epot_inherent": (0..<particles).map { _ in -6 + uniform() }],
                                       propensity: propensity))
         }
@@ -125,6 +128,27 @@ final class TrainCommandTests: XCTestCase {
                        "resumed run differs from the uninterrupted one")
         XCTAssertEqual(resumed.adamV.map(\.bitPattern), uninterrupted.adamV.map(\.bitPattern))
         XCTAssertNotEqual(resumed.parameters, try Checkpoint.read(path: Checkpoint.list(in: split).first!).parameters)
+    }
+
+    /// Inherent-structure positions and extra scalars from the command line; a file lacking
+    /// what the configuration asks for is a clear error.
+    func testInherentPositionsAndExtraScalarsFromTheCommandLine() throws {
+        let withInherent = try writeSnapshots("inherent.h5", count: 2, seed: 8, times: [0.5, 12], inherent: true)
+        let thermalOnly = try writeSnapshots("thermal.h5", count: 2, seed: 9, times: [0.5, 12])
+        let config = try writeConfig(epochs: 1, batch: 2)
+        let ok = try launcher(["train", "--data", withInherent, "--out", path("ok"), "--config", config,
+                               "--positions", "inherent", "--extra-scalars", "epot_inherent"])
+        XCTAssertEqual(ok.status, 0, ok.standardError)
+        let saved = try newestCheckpoint(path("ok"))
+        XCTAssertTrue(saved.configJSON.contains("\"inherent\""), saved.configJSON)
+        XCTAssertEqual(saved.scalarMean.count, 1)
+        let bad = try launcher(["train", "--data", thermalOnly, "--out", path("bad"), "--config", config, "--positions", "inherent"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.standardError.contains("positions_inherent"), bad.standardError)
+        let typo = try launcher(["train", "--data", withInherent, "--out", path("typo"), "--config", config,
+                                 "--extra-scalars", "epot"])
+        XCTAssertNotEqual(typo.status, 0)
+        XCTAssertTrue(typo.standardError.contains("scalars/epot"), typo.standardError)
     }
 
     // MARK: evaluate and predict
@@ -217,5 +241,7 @@ final class TrainCommandTests: XCTestCase {
         let r = try launcher(["train", "--data", train, "--out", run, "--resume"])
         XCTAssertEqual(r.status, 0, r.standardError)
         XCTAssertEqual(try newestCheckpoint(run).step, 3)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: run).filter { $0.contains(".tmp-") }
+        XCTAssertEqual(leftovers, [], "the killed write's temporary file is cleaned up by the next run")
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 /// Missing keys take the default, unknown keys are an error.
 public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Passes over the training snapshots.
-    public var epochs = 30
+    public var epochs = 6
     /// Snapshots per optimiser step (the global batch, independent of the rank count).
     public var batchSize = 1
     /// Adam step size (the peak of the schedule).
