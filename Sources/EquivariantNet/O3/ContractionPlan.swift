@@ -162,26 +162,27 @@ extension TensorProductUVU {
                         wq[q] = w + (first + q) * wE
                     }
                     // Row by row, the batch's edges in order: the same additions into m_i, in the
-                    // same order, as edge by edge, with the row's sum held in a register.
-                    for r in 0..<rowCount {
-                        let outOffset = Int(rowOutput[r]), weightOffset = Int(rowWeight[r])
-                        let k0 = Int(rowStarts[r]), k1 = Int(rowStarts[r + 1])
-                        var u = 0
-                        while u < c {
-                            var acc = load8(o + outOffset + u)
+                    // same order, as edge by edge, with the row's sum held in a register. (Wrapping
+                    // index arithmetic: the sizes are small and checked when the plan is built.)
+                    var u = 0
+                    while u < c {  // 8 channels at a time: once for C = 8
+                        for r in 0..<rowCount {
+                            let ob = o + Int(rowOutput[r]) + u, weightOffset = Int(rowWeight[r]) &+ u
+                            let k0 = Int(rowStarts[r]), k1 = Int(rowStarts[r &+ 1])
+                            var acc = load8(ob)
                             for q in 0..<count {
                                 let hj = hq[q] + u, aq = a + q
                                 var t = SIMD8<Float>()
                                 var k = k0
                                 while k < k1 {
-                                    t += aq[batch * k] * load8(hj + Int(pairFeature[k]))
-                                    k += 1
+                                    t += aq[k &* batch] * load8(hj + Int(pairFeature[k]))
+                                    k &+= 1
                                 }
-                                acc += load8(wq[q] + weightOffset + u) * t
+                                acc += load8(wq[q] + weightOffset) * t
                             }
-                            store8(acc, o + outOffset + u)
-                            u += 8
+                            store8(acc, ob)
                         }
+                        u &+= 8
                     }
                     first += count
                 }
@@ -230,7 +231,14 @@ extension TensorProductUVU {
                         let gh = UnsafeMutablePointer<Float>.allocate(capacity: dIn)
                         let gq = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: batch)
                         let wq = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: batch)
-                        defer { a.deallocate(); yt.deallocate(); gradA.deallocate(); gh.deallocate(); gq.deallocate(); wq.deallocate() }
+                        // Per edge of the batch, 8 channels each: ∂L/∂m row, w ⊙ that, Σ_k a_k h_k.
+                        let g8q = UnsafeMutablePointer<Float>.allocate(capacity: 8 * batch)
+                        let wgq = UnsafeMutablePointer<Float>.allocate(capacity: 8 * batch)
+                        let tq = UnsafeMutablePointer<Float>.allocate(capacity: 8 * batch)
+                        defer {
+                            a.deallocate(); yt.deallocate(); gradA.deallocate(); gh.deallocate(); gq.deallocate(); wq.deallocate()
+                            g8q.deallocate(); wgq.deallocate(); tq.deallocate()
+                        }
                         for j in nodes {
                             gh.update(repeating: 0, count: dIn)
                             let hj = h + j * dIn
@@ -247,32 +255,42 @@ extension TensorProductUVU {
                                     gradEdgeWeights.map { ($0 + e * wE).update(repeating: 0, count: wE) }
                                 }
                                 if wantY { gradA.update(repeating: 0, count: batch * plan.pairCount) }
-                                for r in 0..<rowCount {
-                                    let outOffset = Int(rowOutput[r]), weightOffset = Int(rowWeight[r])
-                                    let k0 = Int(rowStarts[r]), k1 = Int(rowStarts[r + 1])
-                                    var u = 0
-                                    while u < c {
+                                var u = 0
+                                while u < c {  // 8 channels at a time: once for C = 8
+                                    for r in 0..<rowCount {
+                                        let outOffset = Int(rowOutput[r]) &+ u, weightOffset = Int(rowWeight[r]) &+ u
+                                        let k0 = Int(rowStarts[r]), k1 = Int(rowStarts[r &+ 1])
+                                        // The row's ∂L/∂(Σ_k a_k h_k) per edge, and its sums t_q.
                                         for q in 0..<count {
-                                            let aq = a + q
-                                            let g8 = load8(gq[q] + outOffset + u)
-                                            let wg = load8(wq[q] + weightOffset + u) * g8  // ∂L/∂(Σ_k a_k h_k)
-                                            var t = SIMD8<Float>()
-                                            var k = k0
-                                            while k < k1 {
-                                                let p = Int(pairFeature[k]) + u
-                                                let h8 = load8(hj + p), ak = aq[batch * k]
-                                                t += ak * h8
-                                                store8(load8(gh + p) + ak * wg, gh + p)
-                                                if wantY { gradA[q * plan.pairCount + k] += (wg * h8).sum() }
-                                                k += 1
+                                            let g8 = load8(gq[q] + outOffset)
+                                            store8(g8, g8q + 8 &* q)
+                                            store8(load8(wq[q] + weightOffset) * g8, wgq + 8 &* q)
+                                            store8(SIMD8<Float>(), tq + 8 &* q)
+                                        }
+                                        // Pair by pair: h_j is the sender's, the same for every edge of the
+                                        // batch, so ∂L/∂h_j[pair] is summed over the batch in a register.
+                                        var k = k0
+                                        while k < k1 {
+                                            let p = Int(pairFeature[k]) &+ u
+                                            let h8 = load8(hj + p), ak = a + k &* batch
+                                            var gsum = SIMD8<Float>()
+                                            for q in 0..<count {
+                                                let aqk = ak[q], wg = load8(wgq + 8 &* q)
+                                                gsum += aqk * wg
+                                                store8(load8(tq + 8 &* q) + aqk * h8, tq + 8 &* q)
+                                                if wantY { gradA[q &* plan.pairCount &+ k] += (wg * h8).sum() }
                                             }
-                                            if let gradEdgeWeights {
-                                                let gw = gradEdgeWeights + bySender[first + q] * wE + weightOffset + u
-                                                store8(load8(gw) + g8 * t, gw)
+                                            store8(load8(gh + p) + gsum, gh + p)
+                                            k &+= 1
+                                        }
+                                        if let gradEdgeWeights {
+                                            for q in 0..<count {
+                                                let gw = gradEdgeWeights + bySender[first + q] * wE + weightOffset
+                                                store8(load8(gw) + load8(g8q + 8 &* q) * load8(tq + 8 &* q), gw)
                                             }
                                         }
-                                        u += 8
                                     }
+                                    u &+= 8
                                 }
                                 if let gy = gradSphericalHarmonics {
                                     for q in 0..<count {
