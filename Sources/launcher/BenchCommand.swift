@@ -26,7 +26,8 @@ struct BenchCommand: RankCommand {
             increasing N; run one --particles case for a clean figure. allreduce_ms is the median \
             time of one all-reduce (sum) of the flat gradient buffer over all ranks.
 
-            --threads sets the threads of the tensor-product kernels and of OpenBLAS; by default \
+            --threads sets the threads of the tensor-product kernels (OpenBLAS stays on one thread: \
+            its threaded sgemm is not bitwise reproducible across thread counts); by default \
             1 and the cores available are both measured, and the predictions of the thread \
             counts are compared bitwise.
             """)

@@ -12,13 +12,17 @@ import Foundation
 public enum ParallelFor {
     /// Threads the kernels use when not told otherwise. Set once at start-up (`launcher
     /// --threads`); the default is `OMP_NUM_THREADS`, else `SLURM_CPUS_PER_TASK`, else 1 (one
-    /// rank per core is the safe default under mpirun). Setting it also sets OpenBLAS's thread
-    /// count, so that the matrix products follow the same setting.
+    /// rank per core is the safe default under mpirun).
+    ///
+    /// Setting it also pins OpenBLAS to ONE thread: OpenBLAS's threaded sgemm does not give
+    /// bitwise the same products as its one-thread sgemm (measured here: the predictions of the
+    /// network differed between 1 and 2 threads), and results must not depend on the thread count.
+    /// The matrix products are a minor part of a step; the tensor products are threaded here.
     public static var threadCount: Int {
         get { setting.value }
         set {
             setting.value = max(1, newValue)
-            openblas_set_num_threads(Int32(max(1, newValue)))
+            openblas_set_num_threads(1)
         }
     }
 
