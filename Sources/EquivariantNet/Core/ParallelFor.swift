@@ -18,6 +18,8 @@ public enum ParallelFor {
     /// bitwise the same products as its one-thread sgemm (measured here: the predictions of the
     /// network differed between 1 and 2 threads), and results must not depend on the thread count.
     /// The matrix products are a minor part of a step; the tensor products are threaded here.
+    /// (OpenBLAS is pinned as soon as this setting is first read or written: a program should
+    /// set `threadCount` at start-up, before any matrix product.)
     public static var threadCount: Int {
         get { setting.value }
         set {
@@ -84,6 +86,7 @@ public enum ParallelFor {
     private final class Setting: @unchecked Sendable {
         private let lock = NSLock()
         private var stored = ParallelFor.threadCountFromEnvironment()
+        init() { openblas_set_num_threads(1) }  // see `threadCount`
         var value: Int {
             get { lock.lock(); defer { lock.unlock() }; return stored }
             set { lock.lock(); stored = newValue; lock.unlock() }
