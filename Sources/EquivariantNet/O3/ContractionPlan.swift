@@ -170,7 +170,41 @@ extension TensorProductUVU {
                             let ob = o + Int(rowOutput[r]) + u, weightOffset = Int(rowWeight[r]) &+ u
                             let k0 = Int(rowStarts[r]), k1 = Int(rowStarts[r &+ 1])
                             var acc = load8(ob)
-                            for q in 0..<count {
+                            var q = 0
+                            while q &+ 3 < count {  // four edges per sweep over the row's pairs
+                                let h0 = hq[q] + u, h1 = hq[q &+ 1] + u, h2 = hq[q &+ 2] + u, h3 = hq[q &+ 3] + u
+                                let aq = a + q
+                                var t0 = SIMD8<Float>(), t1 = SIMD8<Float>(), t2 = SIMD8<Float>(), t3 = SIMD8<Float>()
+                                var k = k0
+                                while k < k1 {
+                                    let p = Int(pairFeature[k]), ak = aq + k &* batch
+                                    t0 += ak[0] * load8(h0 + p)
+                                    t1 += ak[1] * load8(h1 + p)
+                                    t2 += ak[2] * load8(h2 + p)
+                                    t3 += ak[3] * load8(h3 + p)
+                                    k &+= 1
+                                }
+                                acc += load8(wq[q] + weightOffset) * t0
+                                acc += load8(wq[q &+ 1] + weightOffset) * t1
+                                acc += load8(wq[q &+ 2] + weightOffset) * t2
+                                acc += load8(wq[q &+ 3] + weightOffset) * t3
+                                q &+= 4
+                            }
+                            while q &+ 1 < count {  // two edges per sweep over the row's pairs
+                                let h0 = hq[q] + u, h1 = hq[q &+ 1] + u, aq = a + q
+                                var t0 = SIMD8<Float>(), t1 = SIMD8<Float>()
+                                var k = k0
+                                while k < k1 {
+                                    let p = Int(pairFeature[k]), ak = aq + k &* batch
+                                    t0 += ak[0] * load8(h0 + p)
+                                    t1 += ak[1] * load8(h1 + p)
+                                    k &+= 1
+                                }
+                                acc += load8(wq[q] + weightOffset) * t0
+                                acc += load8(wq[q &+ 1] + weightOffset) * t1
+                                q &+= 2
+                            }
+                            if q < count {
                                 let hj = hq[q] + u, aq = a + q
                                 var t = SIMD8<Float>()
                                 var k = k0
