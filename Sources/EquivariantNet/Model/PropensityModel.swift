@@ -6,7 +6,8 @@ import Foundation
 /// Parameters are not stored here: every call takes the flat parameter buffer (`ParameterLayout`),
 /// and the backward pass accumulates into a flat gradient buffer of the same layout — what Adam
 /// and the all-reduce work on. The activations of the last forward pass are kept in `tape`
-/// (visible flat buffers, one per stage), which the backward pass reads.
+/// (visible flat buffers, one per stage), which the backward pass reads; an instance therefore
+/// serves one snapshot at a time (one instance per thread).
 ///
 /// One layer, for every particle i (features h `[N][dim]`, `Irreps` layout):
 ///
