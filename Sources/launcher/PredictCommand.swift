@@ -5,15 +5,18 @@ import Foundation
 import GlassData
 
 /// `launcher predict`: writes a trained model's predictions to HDF5.
-struct PredictCommand: ParsableCommand {
+struct PredictCommand: RankCommand {
     static let configuration = CommandConfiguration(
         commandName: "predict",
         abstract: "Predict the propensity of every particle of a snapshot file, in physical units, to HDF5.",
         discussion: """
             The output file holds: predictions float32 [Ntot, T] (particle order of the input \
             file), times float64 [T] (the model's), snapshot_offsets int64 [S+1], species int32 \
-            [Ntot], and attributes checkpoint, data, time_unit. The input needs no propensity.
+            [Ntot], and attributes checkpoint, data, time_unit. The input needs no propensity. \
+            Under mpirun, rank 0 alone does the work.
             """)
+
+    static let runsCollectively = false
 
     @Option(name: .long, help: "A checkpoint file, or a run directory (its newest checkpoint).")
     var checkpoint: String
@@ -24,7 +27,8 @@ struct PredictCommand: ParsableCommand {
     @Option(name: .long, help: "Output HDF5 file.")
     var out: String
 
-    mutating func run() throws {
+    mutating func run(on world: Communicator) throws {
+        guard world.isRoot else { return }
         let bundle = try ModelBundle.load(checkpoint)
         let preparer = SnapshotPreparer(config: bundle.config.model)
         let file = try preparer.open(data, needTargets: false, needAllTimes: false)

@@ -40,7 +40,7 @@ final class ModelNetworkTests: XCTestCase {
     // MARK: parity with e3nn
 
     /// tools/e3nn_model.py builds the default network in e3nn (float64), exports its weights in
-    /// our flat layout and its predictions on a 125-particle snapshot.
+    /// our flat layout and its predictions on a 64-particle snapshot.
     func testDefaultNetworkReproducesE3nnPredictions() throws {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/model")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("parity.json"))) as! [String: Any]

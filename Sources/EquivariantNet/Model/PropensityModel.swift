@@ -6,7 +6,8 @@ import Foundation
 /// Parameters are not stored here: every call takes the flat parameter buffer (`ParameterLayout`),
 /// and the backward pass accumulates into a flat gradient buffer of the same layout — what Adam
 /// and the all-reduce work on. The activations of the last forward pass are kept in `tape`
-/// (visible flat buffers, one per stage), which the backward pass reads.
+/// (visible flat buffers, one per stage), which the backward pass reads; an instance therefore
+/// serves one snapshot at a time (one instance per thread).
 ///
 /// One layer, for every particle i (features h `[N][dim]`, `Irreps` layout):
 ///
@@ -64,6 +65,8 @@ public final class PropensityModel {
     }
 
     public private(set) var tape = Tape()
+    /// Scratch for ∂L/∂w_e of one layer in the backward pass `[E][paths·C]`.
+    var gradEdgeWeights: [Float] = []
 
     public init(config: ModelConfig, avgNeighbors: Double) {
         self.config = config
@@ -109,6 +112,10 @@ public final class PropensityModel {
         let c = config.channels, dim = hidden.dimension
         let nIn = config.embeddingInputs, extra = config.extraScalars.count
         precondition(input.scalars.count == n * extra, "PropensityModel: expected \(extra) extra scalars per particle")
+        // Reuse the previous pass's per-layer edge-weight buffers (the largest arrays, E × paths·C
+        // each): no reallocation, page faults or zeroing per snapshot.
+        var reusable = tape.edgeWeights
+        tape = Tape()
         var t = Tape()
         t.nodeCount = n
         t.edgeCount = e
@@ -142,7 +149,11 @@ public final class PropensityModel {
             var s = [Float](repeating: 0, count: n * zdim)
             layer.selfLinear.forward(weights: parameters + layer.selfOffset, input: t.features[k], count: n, output: &s)
 
-            var w = [Float](repeating: 0, count: e * layer.tensorProduct.weightsPerEdge)
+            var w = k < reusable.count ? reusable[k] : []
+            if k < reusable.count { reusable[k] = [] }  // keep `w` uniquely referenced
+            if w.count != e * layer.tensorProduct.weightsPerEdge {
+                w = [Float](repeating: 0, count: e * layer.tensorProduct.weightsPerEdge)
+            }
             var radialTape = FullyConnectedNet.Tape()
             layer.radial.forward(weights: parameters + layer.radialOffset, input: t.radialBasis, rows: e,
                                  output: &w, tape: &radialTape)
@@ -230,17 +241,20 @@ public final class PropensityModel {
             layer.selfLinear.backward(weights: parameters + layer.selfOffset, input: t.features[k], count: n,
                                       gradOutput: gZ, gradInput: &gPrev, gradWeights: gradient + layer.selfOffset)
             // Messages: ∂L/∂h_j accumulates on top of the self-interaction's, ∂L/∂w_e per edge.
-            var gW = [Float](repeating: 0, count: e * layer.tensorProduct.weightsPerEdge)
+            // ∂L/∂w_e is written (not accumulated) by the tensor product: the scratch is reused.
+            if gradEdgeWeights.count != e * layer.tensorProduct.weightsPerEdge {
+                gradEdgeWeights = [Float](repeating: 0, count: e * layer.tensorProduct.weightsPerEdge)
+            }
             input.receiverOffsets.withUnsafeBufferPointer { offsets in
                 input.senders.withUnsafeBufferPointer { senders in
                     layer.tensorProduct.backward(features: t.features[k], sphericalHarmonics: t.harmonics,
                                                  edgeWeights: t.edgeWeights[k], receiverOffsets: offsets.baseAddress!,
                                                  senders: senders.baseAddress!, nodeCount: n, scale: scale,
                                                  gradOutput: gM, gradFeatures: &gPrev,
-                                                 gradSphericalHarmonics: nil, gradEdgeWeights: &gW)
+                                                 gradSphericalHarmonics: nil, gradEdgeWeights: &gradEdgeWeights)
                 }
             }
-            layer.radial.backward(weights: parameters + layer.radialOffset, tape: t.radialTapes[k], gradOutput: gW,
+            layer.radial.backward(weights: parameters + layer.radialOffset, tape: t.radialTapes[k], gradOutput: gradEdgeWeights,
                                   gradInput: nil, gradWeights: gradient + layer.radialOffset)
             if config.residual && k > 0 {
                 for q in 0..<(n * dim) { gPrev[q] += gH[q] }
