@@ -32,6 +32,23 @@ public struct TensorProductPath: Sendable {
 /// - edges grouped by receiver (CSR): edges of node i are e in `receiverOffsets[i] ..<
 ///   receiverOffsets[i+1]`, with sender `senders[e]`; Y and w are indexed by the same e.
 ///   Every receiver's sum is formed by itself in a fixed order: deterministic, no atomics.
+///
+/// ## Kernels
+/// With C a multiple of 8 the fast kernels run (`forward`/`backward`; otherwise they fall back to
+/// the reference loops `forwardReference`/`backwardReference`, one coupling at a time). Per edge
+/// they first contract the Clebsch–Gordan table with the edge's harmonics into the small matrices
+///
+///     A_p[m3, m1] = scale · Σ_{m2} √α C(l1,l2,l3)[m1,m2,m3] Y_e[l2, m2]     (`contraction`)
+///
+/// (scalar work, shared by all channels), then, 8 channels per SIMD register,
+///
+///     m_i[l3, m3, :] += w_e[p, :] ⊙ Σ_{m1} A_p[m3, m1] h_j[l1, m1, :]
+///
+/// with the inner sum kept in a register. Backward walks the edges grouped by **sender** (a
+/// transposed index built per call), so ∂L/∂h_j is summed by sender j alone; ∂L/∂w_e and ∂L/∂Y_e
+/// belong to their edge. Forward is parallel over receivers, backward over senders
+/// (`ParallelFor`); each output number is summed by one owner in a fixed order, so results are
+/// bitwise independent of the thread count.
 public struct TensorProductUVU: Sendable {
     public let channels: Int
     public let input: Irreps
@@ -51,6 +68,8 @@ public struct TensorProductUVU: Sendable {
 
     /// Every nonzero of every path, in path order: the sparse kernel both passes loop over.
     public let couplings: [Coupling]
+    /// The same couplings regrouped for the fast kernels.
+    let contraction: ContractionPlan
 
     public init(channels: Int, inputLmax: Int, shLmax: Int, outputLmax: Int) {
         self.channels = channels
@@ -82,6 +101,7 @@ public struct TensorProductUVU: Sendable {
                          value: Float($0.value))
             }
         }
+        contraction = ContractionPlan(couplings: couplings)
     }
 
     public var pathCount: Int { paths.count }
@@ -89,8 +109,9 @@ public struct TensorProductUVU: Sendable {
     public var weightsPerEdge: Int { paths.count * channels }
     public var shDimension: Int { (shLmax + 1) * (shLmax + 1) }
 
-    /// Messages m `[nodeCount][output.dimension]` (overwritten).
-    public func forward(
+    /// The reference forward: one coupling at a time, one thread (the definition the fast kernel
+    /// is tested against; also the path for C not a multiple of 8).
+    public func forwardReference(
         features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
         edgeWeights w: UnsafePointer<Float>, receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
         nodeCount: Int, scale: Float, output out: UnsafeMutablePointer<Float>
@@ -119,12 +140,9 @@ public struct TensorProductUVU: Sendable {
         }
     }
 
-    /// Backward from ∂L/∂m `[nodeCount][output.dimension]`:
-    /// - **accumulates** ∂L/∂h into `gradFeatures` `[nodeCount][input.dimension]` (zero it first);
-    /// - **writes** ∂L/∂Y into `gradSphericalHarmonics` `[E][(shLmax+1)²]` if given;
-    /// - **writes** ∂L/∂w into `gradEdgeWeights` `[E][pathCount][C]` if given.
-    /// Edges are visited in CSR order, so the scatter into `gradFeatures` is deterministic.
-    public func backward(
+    /// The reference backward (same contract as `backward`): one coupling at a time, one thread,
+    /// edges in CSR order.
+    public func backwardReference(
         features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
         edgeWeights w: UnsafePointer<Float>, receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
         nodeCount: Int, scale: Float, gradOutput: UnsafePointer<Float>,
