@@ -24,10 +24,14 @@ struct Launcher: ParsableCommand {
               selftest   runs every MPI collective across the ranks and checks the results
               inspect    summary and validation of a snapshot file
               import     converts other formats to the snapshot format
+              train      trains the network (checkpoints, metrics.jsonl, --resume)
+              evaluate   Pearson ρ and MSE of a trained model per species and time
+              predict    a trained model's predictions to HDF5
 
-            Not yet available: train, evaluate, predict, bench, report, embed.
+            Not yet available: bench, report, embed.
             """,
         version: equiGlassVersion,
-        subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self]
+        subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self,
+                      TrainCommand.self, EvaluateCommand.self, PredictCommand.self]
     )
 }

@@ -1,0 +1,92 @@
+import ArgumentParser
+import DistributedTraining
+import EquivariantNet
+import Foundation
+
+/// `launcher train`: trains the network on a snapshot file.
+struct TrainCommand: RankCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train the equivariant network on a snapshot file.",
+        discussion: """
+            Every hyper-parameter lives in the run configuration, a JSON file with two optional \
+            sections; missing keys take the defaults below (those of shared/design/model.md), \
+            unknown keys are an error. Command-line options override the file.
+
+              {"model": {"channels": 8, "lmax": 3, "layers": 8, "cutoff": 2.0,
+                         "radialBasis": 8, "envelopePower": 6, "radialHidden": [16, 16],
+                         "decoderHidden": [32, 32], "times": [0.1, 0.5, 2, 5, 12, 30],
+                         "speciesCount": 2, "extraScalars": [], "residual": false,
+                         "positions": "thermal"},
+               "training": {"epochs": 6, "batchSize": 1, "learningRate": 0.001,
+                            "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8,
+                            "gradientClip": null, "trainSpecies": [0], "seed": 0,
+                            "schedule": {"kind": "constant", "warmupSteps": 0,
+                                         "minFactor": 0, "decay": 0.5, "stepsPerDecay": 1000},
+                            "checkpointEvery": 1, "keepCheckpoints": 3}}
+
+            times: the propensity times the network predicts, matched to the file's by value \
+            (the training file must have them all). positions: "thermal" or "inherent" \
+            (positions_inherent). extraScalars: names of scalars/<name> datasets, standardised, \
+            e.g. ["epot_inherent"]. trainSpecies: species indices entering the loss (0 = A). \
+            schedule.kind: constant, cosine (to minFactor) or exponential (decay per \
+            stepsPerDecay steps), after a linear warm-up.
+
+            Writes to DIR: config.json, metrics.jsonl (one JSON line per epoch: training loss, \
+            validation loss and Pearson correlations per species and time), and checkpoints \
+            checkpoint-<step>.h5 (the last few are kept). --resume continues the newest \
+            checkpoint exactly: the same parameters as an uninterrupted run.
+            """)
+
+    @Option(name: .long, help: "Training snapshot file (HDF5, with propensity).")
+    var data: String
+
+    @Option(name: .long, help: "Held-out snapshot file scored after every epoch.")
+    var validation: String?
+
+    @Option(name: .long, help: "Run directory for checkpoints and metrics.")
+    var out: String
+
+    @Option(name: .long, help: "Run configuration (JSON).")
+    var config: String?
+
+    @Option(name: .long, help: "Number of epochs (overrides the configuration).")
+    var epochs: Int?
+
+    @Option(name: .long, help: "Random seed (overrides the configuration).")
+    var seed: UInt64?
+
+    @Option(name: .long, help: "Snapshots per optimiser step, over all ranks (overrides the configuration).")
+    var globalBatch: Int?
+
+    @Option(name: .long, help: "Learning rate (overrides the configuration).")
+    var learningRate: Double?
+
+    @Option(name: .long, help: "Positions the network reads: thermal or inherent (overrides the configuration).")
+    var positions: String?
+
+    @Option(name: .long, help: "Comma-separated extra input scalars, e.g. epot_inherent (overrides the configuration).")
+    var extraScalars: String?
+
+    @Flag(name: .long, help: "Continue from the newest checkpoint in --out.")
+    var resume = false
+
+    @Option(name: .long, help: ArgumentHelp("Stop after this many steps, writing a checkpoint (for tests).", visibility: .hidden))
+    var maxSteps: Int?
+
+    mutating func run(on world: Communicator) throws {
+        var run = RunConfig()
+        if let config { run = try RunConfig.load(path: config) }
+        if let epochs { run.training.epochs = epochs }
+        if let seed { run.training.seed = seed }
+        if let globalBatch { run.training.batchSize = globalBatch }
+        if let learningRate { run.training.learningRate = learningRate }
+        if let positions { run.model.positions = positions }
+        if let extraScalars { run.model.extraScalars = extraScalars.split(separator: ",").map(String.init) }
+        try run.validate()
+        var trainer = Trainer(world: world, trainPath: data, validationPath: validation, outDirectory: out, config: run,
+                              resume: resume, commandLine: CommandLine.arguments, maxSteps: maxSteps,
+                              epochsOverride: epochs)
+        try trainer.run()
+    }
+}

@@ -1,0 +1,289 @@
+import Foundation
+import XCTest
+@testable import EquivariantNet
+
+/// A KA-like test snapshot: a jittered simple-cubic lattice at number density `density` (no two
+/// particles very close), 80 % species A; positions `[N][3]` in [0, L).
+func latticeSnapshot(cells: Int, density: Double, seed: UInt64, jitter: Double = 0.25)
+    -> (positions: [Double], box: Double, species: [Int32]) {
+    var rng = RandomSource(seed: seed)
+    let n = cells * cells * cells
+    let l = pow(Double(n) / density, 1.0 / 3.0)
+    let a = l / Double(cells)
+    var positions: [Double] = [], species: [Int32] = []
+    for i in 0..<cells { for j in 0..<cells { for k in 0..<cells {
+        for g in [i, j, k] {
+            var x = (Double(g) + 0.5 + jitter * (2 * rng.uniform() - 1)) * a
+            x -= l * (x / l).rounded(.down)
+            positions.append(x)
+        }
+        species.append(rng.uniform() < 0.8 ? 0 : 1)
+    } } }
+    return (positions, l, species)
+}
+
+/// A small but complete configuration (every l up to 3, every block present) for fast tests.
+func smallConfig(residual: Bool = false, extraScalars: [String] = []) -> ModelConfig {
+    var c = ModelConfig()
+    c.channels = 3
+    c.layers = 3
+    c.radialHidden = [6]
+    c.decoderHidden = [5]
+    c.times = [1, 2]
+    c.residual = residual
+    c.extraScalars = extraScalars
+    return c
+}
+
+final class ModelNetworkTests: XCTestCase {
+
+    // MARK: parity with e3nn
+
+    /// tools/e3nn_model.py builds the default network in e3nn (float64), exports its weights in
+    /// our flat layout and its predictions on a 64-particle snapshot.
+    func testDefaultNetworkReproducesE3nnPredictions() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/model")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("parity.json"))) as! [String: Any]
+        let raw = try Data(contentsOf: dir.appendingPathComponent("parameters.f32"))
+        let parameters: [Float] = raw.withUnsafeBytes { b in
+            (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        }
+        let config = ModelConfig()
+        XCTAssertEqual(parameters.count, ParameterLayout(config: config).count)
+        XCTAssertEqual(json.int("parameter_count"), 42_704)
+
+        let box = json.doubles("box")
+        let positions = (json["positions"] as! [[Double]]).flatMap { $0 }
+        let species = json.ints("species").map(Int32.init)
+        let input = ModelInput.allPairs(positions: positions, box: (box[0], box[1], box[2]), cutoff: config.cutoff, species: species)
+        XCTAssertEqual(input.edgeCount, json.int("edge_count"))
+        let model = PropensityModel(config: config, avgNeighbors: json.double("avg_neighbors"))
+        let predictions = model.forward(parameters: parameters, input: input)
+
+        // Features after the embedding and each layer, first 3 particles (e3nn layout there).
+        let heads = json["features_head"] as! [[[Double]]]
+        for (k, head) in heads.enumerated() {
+            let irreps = k == 0 ? Irreps(channels: [config.channels]) : Irreps(uniform: config.channels, lmax: config.lmax)
+            let ours = toDouble(Array(model.tape.features[k][0..<(3 * irreps.dimension)]))
+            let theirs = irreps.fromE3nn(batch: head.flatMap { $0 }, count: 3)
+            XCTAssertLessThanOrEqual(maxAbsDiff(ours, theirs), 1e-4 * max(maxAbs(theirs), 1e-3), "features after stage \(k)")
+        }
+        let reference = (json["predictions"] as! [[Double]]).flatMap { $0 }
+        let error = maxAbsDiff(toDouble(predictions), reference) / maxAbs(reference)
+        print("e3nn parity: max |Δ| / max |prediction| = \(error) over \(reference.count) values")
+        XCTAssertLessThanOrEqual(error, 1e-4)
+    }
+
+    /// The gradient of a training loss (species-A mean of (prediction − sin(i + 2t))²) against
+    /// e3nn's autograd on the default network (tools/e3nn_model.py, gradient.f32).
+    func testDefaultNetworkGradientReproducesE3nnAutograd() throws {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/model")
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("parity.json"))) as! [String: Any]
+        func floats(_ name: String) throws -> [Float] {
+            let raw = try Data(contentsOf: dir.appendingPathComponent(name))
+            return raw.withUnsafeBytes { b in
+                (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+            }
+        }
+        let parameters = try floats("parameters.f32"), reference = try floats("gradient.f32")
+        let config = ModelConfig()
+        let box = json.doubles("box")
+        let positions = (json["positions"] as! [[Double]]).flatMap { $0 }
+        let species = json.ints("species").map(Int32.init)
+        let input = ModelInput.allPairs(positions: positions, box: (box[0], box[1], box[2]), cutoff: config.cutoff, species: species)
+        let model = PropensityModel(config: config, avgNeighbors: json.double("avg_neighbors"))
+        let t = config.times.count
+        let targets = (0..<(species.count * t)).map { Float(sin(Double($0 / t) + 2 * Double($0 % t))) }
+        let predictions = model.forward(parameters: parameters, input: input)
+        var gPred = [Float](repeating: 0, count: predictions.count)
+        let count = PropensityLoss.termCount(species: species, trainSpecies: [0], times: t)
+        let loss = PropensityLoss.evaluate(predictions: predictions, targets: targets, species: species, trainSpecies: [0],
+                                           times: t, globalCount: count, gradient: &gPred)
+        XCTAssertEqual(loss, json.double("loss"), accuracy: 1e-5 * json.double("loss"))
+        var gradient = [Float](repeating: 0, count: parameters.count)
+        model.backward(parameters: parameters, input: input, gradPredictions: gPred, gradient: &gradient)
+        let ours = toDouble(gradient), theirs = toDouble(reference)
+        let error = maxAbsDiff(ours, theirs) / maxAbs(theirs)
+        let normError = zip(ours, theirs).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+            / theirs.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+        print("e3nn gradient parity: max |Δ| / max |g| = \(error), ‖Δ‖ / ‖g‖ = \(normError) over \(ours.count) parameters")
+        XCTAssertLessThanOrEqual(error, 1e-4)
+        XCTAssertLessThanOrEqual(normError, 1e-4)
+        // Every block's gradient, not just the large ones.
+        for block in model.layout.blocks {
+            let d = maxAbsDiff(Array(ours[block.range]), Array(theirs[block.range]))
+            XCTAssertLessThanOrEqual(d, 1e-3 * max(maxAbs(Array(theirs[block.range])), 1e-6), block.name)
+        }
+    }
+
+    // MARK: gradient
+
+    /// ∂loss/∂θ against central finite differences of the Float forward pass, along a random unit
+    /// direction inside every parameter block (so every block's gradient is checked), plus single
+    /// coordinates of the smaller blocks.
+    func checkWholeModelGradient(config: ModelConfig, periodic: Bool) {
+        let snap = latticeSnapshot(cells: 3, density: 0.42, seed: 11)  // L ≈ 4, ~20 neighbours
+        var rng = RandomSource(seed: 5)
+        let extra = config.extraScalars.count
+        let scalars = (0..<(snap.species.count * extra)).map { _ in Float(rng.normal()) }
+        let input = ModelInput.allPairs(positions: snap.positions, box: periodic ? (snap.box, snap.box, snap.box) : nil,
+                                        cutoff: config.cutoff, species: snap.species, scalars: scalars)
+        let model = PropensityModel(config: config, avgNeighbors: Double(input.edgeCount) / Double(input.nodeCount))
+        let theta = model.layout.initialParameters(using: &rng)
+        let t = config.times.count
+        let targets = (0..<(snap.species.count * t)).map { _ in Float(rng.normal()) }
+        let trainSpecies = [0, 1]
+        let count = PropensityLoss.termCount(species: snap.species, trainSpecies: trainSpecies, times: t)
+
+        func loss(_ p: [Float]) -> Double {
+            let pred = model.forward(parameters: p, input: input)
+            var g = [Float](repeating: 0, count: pred.count)
+            return PropensityLoss.evaluate(predictions: pred, targets: targets, species: snap.species,
+                                           trainSpecies: trainSpecies, times: t, globalCount: count, gradient: &g)
+        }
+        let pred = model.forward(parameters: theta, input: input)
+        var gPred = [Float](repeating: 0, count: pred.count)
+        _ = PropensityLoss.evaluate(predictions: pred, targets: targets, species: snap.species,
+                                    trainSpecies: trainSpecies, times: t, globalCount: count, gradient: &gPred)
+        var gradient = [Float](repeating: 0, count: theta.count)
+        model.backward(parameters: theta, input: input, gradPredictions: gPred, gradient: &gradient)
+
+        // Float noise of the central difference is ~1e-7·loss/ε; blocks with a tiny gradient are
+        // measured against 1 % of the whole gradient's norm so that noise does not dominate.
+        let eps: Float = 1e-2
+        let floor = 1e-2 * Adam.norm(gradient)
+        var worst = 0.0
+        for block in model.layout.blocks {
+            var v = [Float](repeating: 0, count: theta.count)
+            var norm = 0.0
+            for i in block.range { v[i] = Float(rng.normal()); norm += Double(v[i] * v[i]) }
+            for i in block.range { v[i] /= Float(norm.squareRoot()) }
+            let plus = zip(theta, v).map { $0 + eps * $1 }, minus = zip(theta, v).map { $0 - eps * $1 }
+            let numeric = (loss(plus) - loss(minus)) / (2 * Double(eps))
+            let analytic = dot(gradient, v)
+            let gNorm = block.range.reduce(0.0) { $0 + Double(gradient[$1] * gradient[$1]) }.squareRoot()
+            let err = abs(numeric - analytic) / (gNorm + floor)
+            worst = max(worst, err)
+            XCTAssertLessThanOrEqual(err, 2e-3, "\(block.name): numeric \(numeric) analytic \(analytic) |g| \(gNorm)")
+        }
+        print("gradient check (\(config.residual ? "residual" : "plain"), \(periodic ? "periodic" : "cluster")): "
+              + "worst |Δ directional derivative| / (|g_block| + 0.01 |g|) = \(worst) over \(model.layout.blocks.count) blocks")
+        XCTAssertGreaterThan(Adam.norm(gradient), 0)
+    }
+
+    func testWholeModelGradientMatchesFiniteDifferences() {
+        checkWholeModelGradient(config: smallConfig(), periodic: true)
+    }
+
+    func testWholeModelGradientWithResidualAndExtraScalars() {
+        checkWholeModelGradient(config: smallConfig(residual: true, extraScalars: ["epot_inherent"]), periodic: false)
+    }
+
+    // MARK: invariance
+
+    /// Predictions of a small random network on a snapshot given as positions and box.
+    func predict(_ model: PropensityModel, _ theta: [Float], positions: [Double], box: (Double, Double, Double)?,
+                 species: [Int32]) -> [Double] {
+        let input = ModelInput.allPairs(positions: positions, box: box, cutoff: model.config.cutoff, species: species)
+        return toDouble(model.forward(parameters: theta, input: input))
+    }
+
+    func invariantSetup() -> (PropensityModel, [Float], (positions: [Double], box: Double, species: [Int32])) {
+        var config = smallConfig()
+        config.layers = 2
+        let snap = latticeSnapshot(cells: 4, density: 0.9, seed: 3)  // L ≈ 4.2 ≥ 2 r_c
+        var rng = RandomSource(seed: 9)
+        let model = PropensityModel(config: config, avgNeighbors: 15)
+        return (model, model.layout.initialParameters(using: &rng), snap)
+    }
+
+    func wrap(_ x: Double, _ l: Double) -> Double { x - l * (x / l).rounded(.down) }
+
+    func testPredictionsInvariantUnderTranslation() {
+        let (model, theta, snap) = invariantSetup()
+        let l = snap.box
+        let reference = predict(model, theta, positions: snap.positions, box: (l, l, l), species: snap.species)
+        let shift = [0.37 * l, -1.21, 2.9]
+        let moved = snap.positions.enumerated().map { wrap($0.element + shift[$0.offset % 3], l) }
+        let out = predict(model, theta, positions: moved, box: (l, l, l), species: snap.species)
+        XCTAssertLessThanOrEqual(maxAbsDiff(out, reference), 1e-5 * max(1, maxAbs(reference)))
+    }
+
+    /// The 24 proper rotations of the cube, as signed axis permutations with determinant +1
+    /// (the even axis permutations among them are the cyclic ones).
+    static func cubeRotations() -> [[Double]] {
+        var out: [[Double]] = []
+        let perms = [[0, 1, 2], [1, 2, 0], [2, 0, 1], [0, 2, 1], [2, 1, 0], [1, 0, 2]]
+        for (pi, p) in perms.enumerated() {
+            let parity = pi < 3 ? 1.0 : -1.0
+            for signs in 0..<8 {
+                let s = [(signs & 1) == 0 ? 1.0 : -1.0, (signs & 2) == 0 ? 1.0 : -1.0, (signs & 4) == 0 ? 1.0 : -1.0]
+                guard parity * s[0] * s[1] * s[2] == 1 else { continue }
+                var m = [Double](repeating: 0, count: 9)
+                for row in 0..<3 { m[3 * row + p[row]] = s[row] }
+                out.append(m)
+            }
+        }
+        return out
+    }
+
+    func testPredictionsInvariantUnderTheCubeRotationsAndCyclicAxisPermutations() {
+        let (model, theta, snap) = invariantSetup()
+        let l = snap.box
+        let reference = predict(model, theta, positions: snap.positions, box: (l, l, l), species: snap.species)
+        let rotations = Self.cubeRotations()
+        XCTAssertEqual(rotations.count, 24)
+        var worst = 0.0
+        for m in rotations {
+            var moved = [Double](repeating: 0, count: snap.positions.count)
+            for i in 0..<(snap.positions.count / 3) {
+                let x = (0..<3).map { snap.positions[3 * i + $0] - l / 2 }
+                for row in 0..<3 {
+                    let y = m[3 * row] * x[0] + m[3 * row + 1] * x[1] + m[3 * row + 2] * x[2]
+                    moved[3 * i + row] = wrap(y + l / 2, l)
+                }
+            }
+            let out = predict(model, theta, positions: moved, box: (l, l, l), species: snap.species)
+            worst = max(worst, maxAbsDiff(out, reference))
+        }
+        print("cube rotations: worst |Δ prediction| = \(worst), max |prediction| = \(maxAbs(reference))")
+        XCTAssertLessThanOrEqual(worst, 1e-5 * max(1, maxAbs(reference)))
+    }
+
+    /// An orthorhombic box with a cyclic permutation of its axes and of every coordinate.
+    func testPredictionsInvariantUnderCyclicPermutationOfAxesOfAnOrthorhombicBox() {
+        let (model, theta, snap) = invariantSetup()
+        let box = (snap.box, snap.box * 1.1, snap.box * 1.2)
+        let pos = snap.positions.enumerated().map { $0.element * [1, 1.1, 1.2][$0.offset % 3] }
+        let reference = predict(model, theta, positions: pos, box: box, species: snap.species)
+        var cyc = pos
+        for i in 0..<(pos.count / 3) { (cyc[3 * i], cyc[3 * i + 1], cyc[3 * i + 2]) = (pos[3 * i + 1], pos[3 * i + 2], pos[3 * i]) }
+        let out = predict(model, theta, positions: cyc, box: (box.1, box.2, box.0), species: snap.species)
+        XCTAssertLessThanOrEqual(maxAbsDiff(out, reference), 1e-5 * max(1, maxAbs(reference)))
+    }
+
+    /// A random continuous rotation of a non-periodic cluster: predictions unchanged, and every
+    /// internal l-feature rotated by its Wigner matrix.
+    func testClusterRotatedContinuouslyGivesTheSamePredictionsAndRotatedFeatures() {
+        let (model, theta, snap) = invariantSetup()
+        var rng = RandomSource(seed: 21)
+        let rotation = Rotation.random(using: &rng)
+        let n = snap.species.count
+        var rotated = [Double](repeating: 0, count: 3 * n)
+        for i in 0..<n {
+            let y = rotation.apply((snap.positions[3 * i], snap.positions[3 * i + 1], snap.positions[3 * i + 2]))
+            (rotated[3 * i], rotated[3 * i + 1], rotated[3 * i + 2]) = y
+        }
+        let reference = predict(model, theta, positions: snap.positions, box: nil, species: snap.species)
+        let featuresBefore = toDouble(model.tape.features[1])
+        let out = predict(model, theta, positions: rotated, box: nil, species: snap.species)
+        let featuresAfter = toDouble(model.tape.features[1])
+        let error = maxAbsDiff(out, reference)
+        print("continuous rotation of a cluster: max |Δ prediction| = \(error), max |prediction| = \(maxAbs(reference))")
+        XCTAssertLessThanOrEqual(error, 1e-5 * max(1, maxAbs(reference)))
+        let hidden = Irreps(uniform: model.config.channels, lmax: model.config.lmax)
+        let expected = WignerD.rotate(featuresBefore, irreps: hidden, count: n, rotation: rotation)
+        XCTAssertLessThanOrEqual(maxAbsDiff(featuresAfter, expected), 1e-5 * max(1, maxAbs(expected)))
+        XCTAssertGreaterThan(maxAbs(Array(featuresBefore)), 1e-3)
+    }
+}
