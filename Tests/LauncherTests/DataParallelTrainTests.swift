@@ -85,6 +85,19 @@ final class DataParallelTrainTests: XCTestCase {
             XCTAssertEqual(c.avgNeighbors.bitPattern, one.avgNeighbors.bitPattern)
             XCTAssertEqual(metrics[ranks], metrics[1], "validation metrics depend on P")
         }
+        // evaluate under mpirun: one JSON document (rank 0 only), the same at P = 1, 2 and 3.
+        var documents: [String] = []
+        for ranks in [1, 2, 3] {
+            let e = try LauncherProcess.run(["mpirun", "-np", "\(ranks)", "--oversubscribe", try LauncherProcess.launcherPath(),
+                                             "evaluate", "--checkpoint", path("run-1"), "--data", validation, "--json"], timeout: 120)
+            XCTAssertEqual(e.status, 0, e.standardError)
+            let json = try JSONSerialization.jsonObject(with: Data(e.standardOutput.utf8)) as? [String: Any]
+            XCTAssertEqual(json?["snapshots"] as? Int, 3, "one document counting every snapshot once: \(e.standardOutput)")
+            documents.append(e.standardOutput)
+        }
+        XCTAssertEqual(documents[1], documents[0], "evaluate depends on the rank count")
+        XCTAssertEqual(documents[2], documents[0], "evaluate depends on the rank count")
+
         // Training moved the parameters (the test compares something that changed).
         XCTAssertNotEqual(bits(one.parameters), bits(try initialParameters(data: data, config: config)))
 
