@@ -40,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "launcher",
             dependencies: [
-                "DistributedTraining", "EquivariantNet", "GlassData",
+                "DistributedTraining", "EquivariantNet", "GlassData", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

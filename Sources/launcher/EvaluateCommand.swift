@@ -26,18 +26,22 @@ struct EvaluateCommand: RankCommand {
     @Flag(name: .long, help: "Print one JSON object instead of the table.")
     var json = false
 
+    @Option(name: .long, help: "Threads per rank (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1).")
+    var threads: Int?
+
     mutating func run(on world: Communicator) throws {
+        configureThreads(threads)
         let bundle = try ModelBundle.load(checkpoint)
         let preparer = SnapshotPreparer(config: bundle.config.model)
         let file = try preparer.open(data, needTargets: true, needAllTimes: false)
         let shared = preparer.sharedTimes(file)
-        var mine: [PreparedSnapshot] = []
-        for k in 0..<file.snapshotCount where k % world.size == world.rank {
-            mine.append(preparer.standardize(try preparer.prepare(file, snapshot: k), bundle.normalization))
-        }
+        // Each rank reads and scores its own contiguous share of the snapshots; the sums are
+        // reduced in snapshot order (the same table at any rank count), rank 0 prints.
+        let snapshots = SnapshotCache(file: file, preparer: preparer, budgetBytes: 0)
+        snapshots.normalization = bundle.normalization
         let (metrics, _) = try score(model: bundle.model, parameters: bundle.parameters, normalization: bundle.normalization,
-                                     snapshots: mine, shared: shared, trainSpecies: bundle.config.training.trainSpecies,
-                                     world: world)
+                                     snapshots: Array(0..<file.snapshotCount), read: snapshots.snapshot, shared: shared,
+                                     trainSpecies: bundle.config.training.trainSpecies, world: world)
         guard world.isRoot else { return }
         let times = shared.map { bundle.config.model.times[$0.model] }
         let names = file.attributes.speciesNames

@@ -35,7 +35,12 @@ struct TrainCommand: RankCommand {
             Writes to DIR: config.json, metrics.jsonl (one JSON line per epoch: training loss, \
             validation loss and Pearson correlations per species and time), and checkpoints \
             checkpoint-<step>.h5 (the last few are kept). --resume continues the newest \
-            checkpoint exactly: the same parameters as an uninterrupted run.
+            checkpoint exactly: the same parameters as an uninterrupted run, at any number of ranks \
+            (and starts a new run when DIR holds no checkpoint).
+
+            Under MPI (mpirun -np P / srun -n P) the global batch is shared over the ranks and the \
+            run is bitwise the same for any P (docs/distributed.md). SIGUSR1 or SIGTERM: a \
+            checkpoint at the next step boundary, then exit status 75 (resubmit with --resume).
             """)
 
     @Option(name: .long, help: "Training snapshot file (HDF5, with propensity).")
@@ -68,13 +73,26 @@ struct TrainCommand: RankCommand {
     @Option(name: .long, help: "Comma-separated extra input scalars, e.g. epot_inherent (overrides the configuration).")
     var extraScalars: String?
 
-    @Flag(name: .long, help: "Continue from the newest checkpoint in --out.")
+    @Option(name: .long, help: "Gradient sum over the ranks: exact (fixed point, bitwise the same at any rank count) or fast (Float).")
+    var reduction: String = "exact"
+
+    @Option(name: .long, help: "Threads per rank (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1).")
+    var threads: Int?
+
+    @Flag(name: .long, help: "Continue from the newest checkpoint in --out (a new run if there is none).")
     var resume = false
 
     @Option(name: .long, help: ArgumentHelp("Stop after this many steps, writing a checkpoint (for tests).", visibility: .hidden))
     var maxSteps: Int?
 
+    /// SIGUSR1/SIGTERM: checkpoint at the next step boundary, exit 75 (docs/distributed.md).
+    var handlesStopSignals: Bool { true }
+
     mutating func run(on world: Communicator) throws {
+        guard let mode = GradientReductionMode(rawValue: reduction) else {
+            throw ValidationFailure("--reduction must be exact or fast, not '\(reduction)'")
+        }
+        configureThreads(threads)
         var run = RunConfig()
         if let config { run = try RunConfig.load(path: config) }
         if let epochs { run.training.epochs = epochs }
@@ -86,7 +104,7 @@ struct TrainCommand: RankCommand {
         try run.validate()
         var trainer = Trainer(world: world, trainPath: data, validationPath: validation, outDirectory: out, config: run,
                               resume: resume, commandLine: CommandLine.arguments, maxSteps: maxSteps,
-                              epochsOverride: epochs)
+                              epochsOverride: epochs, reduction: mode)
         try trainer.run()
     }
 }

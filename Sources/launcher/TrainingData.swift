@@ -132,3 +132,66 @@ struct TrainingStatistics {
         return Normalization(targetMean: tm, targetStd: ts, scalarMean: sm, scalarStd: ss)
     }
 }
+
+/// The snapshots this rank reads from one file, prepared once and kept in memory up to a budget,
+/// so that each epoch does not read and rebuild the graphs again. A rank only ever asks for its
+/// own snapshots (its slices of the batches, its evaluation shard), so under MPI the file is
+/// read once in total, split over the ranks.
+final class SnapshotCache {
+    let file: SnapshotFile
+    let preparer: SnapshotPreparer
+    /// When set, extra scalars are standardised with it on the way out.
+    var normalization: Normalization?
+    /// Bytes of prepared snapshots kept; past it, snapshots are read again when asked for.
+    let budgetBytes: Int
+    private var kept: [Int: PreparedSnapshot] = [:]
+    private(set) var keptBytes = 0
+
+    init(file: SnapshotFile, preparer: SnapshotPreparer, budgetBytes: Int = 256 << 20) {
+        self.file = file
+        self.preparer = preparer
+        self.budgetBytes = budgetBytes
+    }
+
+    /// Snapshot `k`, from memory or read and prepared now.
+    func snapshot(_ k: Int) throws -> PreparedSnapshot {
+        let raw: PreparedSnapshot
+        if let p = kept[k] {
+            raw = p
+        } else {
+            raw = try preparer.prepare(file, snapshot: k)
+            let n = raw.particleCount, e = raw.input.edgeCount
+            let bytes = e * 20 + n * (16 + 8 * preparer.config.extraScalars.count + 4 * preparer.config.times.count)
+            if keptBytes + bytes <= budgetBytes {
+                kept[k] = raw
+                keptBytes += bytes
+            }
+        }
+        return normalization.map { preparer.standardize(raw, $0) } ?? raw
+    }
+}
+
+/// One snapshot's contribution to the training statistics, as one row of a `SnapshotOrderedSum`:
+/// [edges, particles, target moment sums per (species, time), extra-scalar moment sums].
+enum StatisticsRow {
+    static func width(_ config: ModelConfig) -> Int {
+        2 + 3 * config.speciesCount * config.times.count + 3 * config.extraScalars.count
+    }
+
+    static func values(_ p: PreparedSnapshot, _ config: ModelConfig) -> [Double] {
+        var statistics = TrainingStatistics(config: config)
+        statistics.add(p, times: config.times.count, extra: config.extraScalars.count)
+        return [statistics.edges, statistics.nodes] + statistics.targets.flat + statistics.scalars.flat
+    }
+
+    /// The statistics from the summed rows.
+    static func statistics(_ total: [Double], _ config: ModelConfig) -> TrainingStatistics {
+        var statistics = TrainingStatistics(config: config)
+        let targetWidth = 3 * config.speciesCount * config.times.count
+        statistics.edges = total[0]
+        statistics.nodes = total[1]
+        statistics.targets = MomentSums(flat: Array(total[2 ..< 2 + targetWidth]))
+        statistics.scalars = MomentSums(flat: Array(total[(2 + targetWidth)...]))
+        return statistics
+    }
+}

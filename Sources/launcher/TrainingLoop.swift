@@ -44,16 +44,25 @@ struct ModelBundle {
     }
 }
 
-/// Scores of a model on prepared snapshots: metrics in physical units at the shared times, and the
-/// standardised loss over the trained species (sums, reduced across ranks).
-func score(model: PropensityModel, parameters: [Float], normalization: Normalization, snapshots: [PreparedSnapshot],
-           shared: [(model: Int, data: Int)], trainSpecies: [Int], world: Communicator?) throws
-    -> (metrics: PropensityMetrics, loss: Double) {
-    let t = model.config.times.count, ts = shared.count
-    var metrics = PropensityMetrics(species: model.config.speciesCount, times: ts)
-    var lossSum = 0.0, lossCount = 0.0
-    for p in snapshots {
+/// Scores of a model on a list of snapshots, split over the ranks: metrics in physical units at
+/// the shared times, and the standardised loss over the trained species.
+///
+/// Each rank scores its `EvaluationShard` (every snapshot exactly once over the ranks); the sums
+/// of each snapshot (Pearson sums Σx, Σy, Σx², Σy², Σxy, n per (species, time), per-snapshot ρ,
+/// squared errors, loss) are one row of a `SnapshotOrderedSum`, so the result is the same bits
+/// at any rank count. Collective: every rank calls it.
+func score(model: PropensityModel, parameters: [Float], normalization: Normalization, snapshots: [Int],
+           read: (Int) throws -> PreparedSnapshot, shared: [(model: Int, data: Int)], trainSpecies: [Int],
+           world: Communicator) throws -> (metrics: PropensityMetrics, loss: Double) {
+    let t = model.config.times.count, ts = shared.count, speciesCount = model.config.speciesCount
+    let shard = EvaluationShard(snapshots: snapshots, rank: world.rank, size: world.size)
+    let width = PropensityMetrics(species: speciesCount, times: ts).flat.count + 2
+    var rows = SnapshotOrderedSum(rowCount: snapshots.count, width: width)
+    for (row, k) in zip(shard.positions, shard.snapshots) {
+        let p = try read(k)
         guard let targets = p.targets else { continue }
+        var metrics = PropensityMetrics(species: speciesCount, times: ts)
+        var lossSum = 0.0, lossCount = 0.0
         let z = model.forward(parameters: parameters, input: p.input)
         let physical = normalization.physical(predictions: z, species: p.species, times: t)
         let standardTargets = normalization.standardize(targets: targets, species: p.species, times: t)
@@ -70,14 +79,11 @@ func score(model: PropensityModel, parameters: [Float], normalization: Normaliza
             }
         }
         metrics.add(predictions: pred, targets: true_, species: p.species)
+        rows.set(row: row, metrics.flat + [lossSum, lossCount])
     }
-    if let world, world.size > 1 {
-        var flat = metrics.flat + [lossSum, lossCount]
-        try world.allReduce(&flat, .sum)
-        metrics = PropensityMetrics(species: metrics.species, times: ts, flat: Array(flat.dropLast(2)))
-        lossSum = flat[flat.count - 2]
-        lossCount = flat[flat.count - 1]
-    }
+    let total = try rows.reduce(over: world)
+    let metrics = PropensityMetrics(species: speciesCount, times: ts, flat: Array(total.dropLast(2)))
+    let lossSum = total[width - 2], lossCount = total[width - 1]
     return (metrics, lossCount > 0 ? lossSum / lossCount : .nan)
 }
 
@@ -112,7 +118,15 @@ func duration(_ seconds: Double) -> String {
     return "\(s)s"
 }
 
+
 /// The training run: data, model, optimiser, and the one loop over epochs and batches.
+///
+/// Data-parallel over the ranks of `world` (docs/distributed.md), bitwise the same at any rank
+/// count for a given global batch: each step's global batch comes from `TrainingSchedule`, each
+/// rank computes the gradient of each of its snapshots on its own and adds it to the
+/// `GradientReducer`; loss sums and statistics go through `SnapshotOrderedSum`. MPI stays at the
+/// edges: reading, statistics, the two reductions of a step, the stop decision. Rank 0 alone
+/// writes the log, metrics.jsonl and the checkpoints.
 struct Trainer {
     let world: Communicator
     let trainPath: String
@@ -125,12 +139,15 @@ struct Trainer {
     let maxSteps: Int?
     /// --epochs, which may also extend a resumed run.
     let epochsOverride: Int?
+    /// How the gradients are summed over the ranks (exact by default).
+    let reduction: GradientReductionMode
 
     func log(_ line: String) { if world.isRoot { printNow(line) } }
 
     mutating func run() throws {
         let fm = FileManager.default
-        try fm.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
+        if world.isRoot { try fm.createDirectory(atPath: outDirectory, withIntermediateDirectories: true) }
+        try world.barrier()
         let existing = Checkpoint.list(in: outDirectory)
         var start: Checkpoint? = nil
         if resume, let last = existing.last {
@@ -143,30 +160,39 @@ struct Trainer {
             if let epochsOverride { config.training.epochs = epochsOverride }  // may extend a run
             start = c
             log("resuming from \(last): step \(c.step), epoch \(c.epoch + 1), batch \(c.batchInEpoch)")
+        } else if resume {
+            log("--resume: no checkpoint in \(outDirectory), starting a new run")
         } else if !existing.isEmpty {
             throw ValidationFailure("\(outDirectory) already holds checkpoints of a run: pass --resume, or choose another --out")
         }
         try config.validate()
         let mc = config.model, tc = config.training
-        let t = mc.times.count, extra = mc.extraScalars.count
+        let t = mc.times.count
 
-        // Data: every snapshot's graph, inputs and targets, kept in memory.
+        // Data: each rank reads only its own snapshots (statistics shard, batch slices, validation
+        // shard), each once, kept in memory up to the cache's budget.
         let preparer = SnapshotPreparer(config: mc)
-        let trainFile = try preparer.open(trainPath, needTargets: true, needAllTimes: true)
-        let speciesNames = trainFile.attributes.speciesNames
-        let loadStart = Date()
-        var train = try (0..<trainFile.snapshotCount).map { try preparer.prepare(trainFile, snapshot: $0) }
-        var statistics = TrainingStatistics(config: mc)
-        for p in train { statistics.add(p, times: t, extra: extra) }
-        var validation: [PreparedSnapshot] = []
+        let train = SnapshotCache(file: try preparer.open(trainPath, needTargets: true, needAllTimes: true), preparer: preparer)
+        let speciesNames = train.file.attributes.speciesNames
+        let trainingSnapshots = Array(0..<train.file.snapshotCount)
+        let schedule = try TrainingSchedule(snapshots: trainingSnapshots, globalBatchSize: tc.batchSize, seed: tc.seed)
+        var validation: SnapshotCache? = nil
         var validationShared: [(model: Int, data: Int)] = []
         if let validationPath {
-            let vf = try preparer.open(validationPath, needTargets: true, needAllTimes: false)
-            validationShared = preparer.sharedTimes(vf)
-            validation = try (0..<vf.snapshotCount).map { try preparer.prepare(vf, snapshot: $0) }
+            let file = try preparer.open(validationPath, needTargets: true, needAllTimes: false)
+            validationShared = preparer.sharedTimes(file)
+            validation = SnapshotCache(file: file, preparer: preparer)
         }
 
-        // Statistics: from the training set, or exactly those of the run being resumed.
+        // Statistics of the whole training set, summed snapshot by snapshot in file order.
+        let loadStart = Date()
+        let statisticsShard = EvaluationShard(snapshots: trainingSnapshots, rank: world.rank, size: world.size)
+        var rows = SnapshotOrderedSum(rowCount: trainingSnapshots.count, width: StatisticsRow.width(mc))
+        for (row, k) in zip(statisticsShard.positions, statisticsShard.snapshots) {
+            rows.set(row: row, StatisticsRow.values(try train.snapshot(k), mc))
+        }
+        let statistics = StatisticsRow.statistics(try rows.reduce(over: world), mc)
+        // From the training set, or exactly those of the run being resumed.
         var avgNeighbors = statistics.avgNeighbors
         var normalization = statistics.normalization
         if let c = start {
@@ -174,16 +200,15 @@ struct Trainer {
             normalization = Normalization(targetMean: c.targetMean, targetStd: c.targetStd,
                                           scalarMean: c.scalarMean, scalarStd: c.scalarStd)
         }
-        train = train.map { preparer.standardize($0, normalization) }
-        validation = validation.map { preparer.standardize($0, normalization) }
-        let standardTargets = train.map { normalization.standardize(targets: $0.targets!, species: $0.species, times: t) }
-        let termCounts = train.map { PropensityLoss.termCount(species: $0.species, trainSpecies: tc.trainSpecies, times: t) }
-        log("data: \(train.count) training snapshots (\(Int(statistics.nodes)) particles, \(String(format: "%.2f", avgNeighbors)) "
-            + "neighbours on average) from \(trainPath)"
-            + (validationPath.map { ", \(validation.count) validation snapshots from \($0)" } ?? "")
-            + String(format: "; prepared in %.1f s", Date().timeIntervalSince(loadStart)))
+        train.normalization = normalization
+        validation?.normalization = normalization
+        log("data: \(trainingSnapshots.count) training snapshots (\(Int(statistics.nodes)) particles, "
+            + "\(String(format: "%.2f", avgNeighbors)) neighbours on average) from \(trainPath)"
+            + (validation.map { ", \($0.file.snapshotCount) validation snapshots from \(validationPath!)" } ?? "")
+            + String(format: "; statistics in %.1f s on %d rank%@", Date().timeIntervalSince(loadStart), world.size,
+                     world.size == 1 ? "" : "s"))
 
-        // Model and optimiser.
+        // Model and optimiser: parameters from rank 0 (or the checkpoint), the same on every rank.
         let model = PropensityModel(config: mc, avgNeighbors: avgNeighbors)
         var rng = RandomSource(seed: tc.seed)
         var parameters = model.layout.initialParameters(using: &rng)
@@ -204,19 +229,20 @@ struct Trainer {
                 rng.spareNormal = c.rngState[4] == UInt64.max ? nil : Double(bitPattern: c.rngState[4])
             }
         }
-        try world.broadcast(&parameters)
+        try world.broadcast(&parameters, from: 0)
         log("model: \(parameters.count) parameters, \(mc.layers) layers, \(mc.channels) channels, lmax \(mc.lmax); "
-            + "times \(mc.times); trained on species \(tc.trainSpecies.map { $0 < speciesNames.count ? speciesNames[$0] : "\($0)" })")
+            + "times \(mc.times); trained on species \(tc.trainSpecies.map { $0 < speciesNames.count ? speciesNames[$0] : "\($0)" }); "
+            + "global batch \(tc.batchSize) over \(world.size) rank\(world.size == 1 ? "" : "s"), \(reduction.rawValue) gradient sum")
         if world.isRoot {
             try Data(config.json().utf8).write(to: URL(fileURLWithPath: outDirectory + "/config.json"))
         }
 
-        let batchSize = tc.batchSize
-        let batchesPerEpoch = (train.count + batchSize - 1) / batchSize
-        let totalSteps = tc.epochs * batchesPerEpoch
+        let totalSteps = tc.epochs * schedule.stepsPerEpoch
+        let reducer = GradientReducer(parameterCount: parameters.count, mode: reduction)
         var gradient = [Float](repeating: 0, count: parameters.count)
         var snapshotGradient = gradient
         var stepsThisRun = 0
+        var communicationSeconds = 0.0
         let runStart = Date()
         var lastReport = Date.distantPast
 
@@ -224,7 +250,7 @@ struct Trainer {
             guard world.isRoot else { return }
             let spare = rng.spareNormal.map { $0.bitPattern } ?? UInt64.max
             let metadata = jsonLine(["train": trainPath, "validation": validationPath ?? NSNull(),
-                                     "command": commandLine, "species_names": speciesNames])
+                                     "command": commandLine, "species_names": speciesNames, "ranks": world.size])
             let c = Checkpoint(parameters: parameters, adamM: adam.m, adamV: adam.v, step: adam.step, epoch: epoch,
                                batchInEpoch: batchInEpoch, rngState: [rng.state.0, rng.state.1, rng.state.2, rng.state.3, spare],
                                configJSON: config.json(), metadataJSON: metadata, avgNeighbors: avgNeighbors,
@@ -234,74 +260,85 @@ struct Trainer {
             Checkpoint.prune(directory: outDirectory, keep: tc.keepCheckpoints)
         }
 
-        // The loop: epochs, batches, snapshots.
+        // The loop: epochs, steps, this rank's snapshots of each step.
         while epoch < tc.epochs {
-            let order = epochOrder(seed: tc.seed, epoch: epoch, count: train.count)
+            let plan = schedule.epoch(epoch)
             let epochStart = Date()
             var epochLoss = 0.0, epochSteps = 0
-            while batchInEpoch < batchesPerEpoch {
+            while batchInEpoch < plan.stepCount {
+                // Step boundary: a stop signal on any rank stops every rank here, after a checkpoint.
+                if let signal = try world.agreedStopSignal() {
+                    try saveCheckpoint()
+                    log("\(StopSignal.name(signal)): checkpoint at step \(adam.step) (epoch \(epoch + 1), batch \(batchInEpoch)) "
+                        + "in \(outDirectory); exit \(ExitStatus.checkpointedResubmit) to be resubmitted with --resume")
+                    throw StoppedForResubmission(signal: signal, detail: "checkpoint at step \(adam.step) in \(outDirectory)")
+                }
                 if let maxSteps, stepsThisRun >= maxSteps {
                     try saveCheckpoint()
                     log("stopped after \(stepsThisRun) steps (--max-steps); checkpoint written")
                     return
                 }
-                let batch = order[(batchInEpoch * batchSize)..<min((batchInEpoch + 1) * batchSize, train.count)]
-                // The loss is normalised by the count of terms in the whole batch, on every rank.
-                let globalCount = batch.reduce(0) { $0 + termCounts[$1] }
-                var lossSum = 0.0
-                for i in gradient.indices { gradient[i] = 0 }
-                if globalCount > 0 {
-                    for s in rankSlice(batch, rank: world.rank, size: world.size) {
-                        let p = train[s]
-                        let predictions = model.forward(parameters: parameters, input: p.input)
-                        var gPred = [Float](repeating: 0, count: predictions.count)
-                        lossSum += PropensityLoss.evaluate(predictions: predictions, targets: standardTargets[s],
-                                                           species: p.species, trainSpecies: tc.trainSpecies, times: t,
-                                                           globalCount: globalCount, gradient: &gPred)
-                        // Per-snapshot gradient, then added in batch order.
-                        for i in snapshotGradient.indices { snapshotGradient[i] = 0 }
-                        model.backward(parameters: parameters, input: p.input, gradPredictions: gPred, gradient: &snapshotGradient)
-                        for i in gradient.indices { gradient[i] += snapshotGradient[i] }
-                    }
+                let local = plan.localBatch(step: batchInEpoch, rank: world.rank, size: world.size)
+                reducer.reset()
+                // Per snapshot: [loss sum, loss terms], in batch order.
+                var losses = SnapshotOrderedSum(rowCount: local.globalCount, width: 2)
+                for (row, k) in zip(local.positions, local.snapshots) {
+                    let p = try train.snapshot(k)
+                    let targets = normalization.standardize(targets: p.targets!, species: p.species, times: t)
+                    let predictions = model.forward(parameters: parameters, input: p.input)
+                    var gPred = [Float](repeating: 0, count: predictions.count)
+                    // The gradient of this snapshot's loss SUM, alone: bitwise the same on any rank.
+                    let loss = PropensityLoss.evaluate(predictions: predictions, targets: targets, species: p.species,
+                                                       trainSpecies: tc.trainSpecies, times: t, globalCount: 1,
+                                                       gradient: &gPred)
+                    for i in snapshotGradient.indices { snapshotGradient[i] = 0 }
+                    model.backward(parameters: parameters, input: p.input, gradPredictions: gPred, gradient: &snapshotGradient)
+                    reducer.add(snapshotGradient, snapshot: k)
+                    let terms = PropensityLoss.termCount(species: p.species, trainSpecies: tc.trainSpecies, times: t)
+                    losses.set(row: row, [loss, Double(terms)])
                 }
-                if world.size > 1 {
-                    try world.allReduce(&gradient, .sum)
-                    lossSum = try world.allReduce(lossSum, .sum)
-                }
-                guard lossSum.isFinite else {
+                // Throws NonFiniteGradient on every rank alike; the step is then not applied.
+                communicationSeconds += try reducer.reduce(over: world, into: &gradient).communicationSeconds
+                let totals = try losses.reduce(over: world)
+                let terms = totals[1]
+                let stepLoss = terms > 0 ? totals[0] / terms : 0
+                guard stepLoss.isFinite else {  // the same total on every rank: all ranks stop here
                     throw ValidationFailure("non-finite loss at step \(adam.step + 1) (epoch \(epoch + 1), batch \(batchInEpoch + 1)); "
                                             + "the last good checkpoint is kept")
                 }
+                // The mean over the global batch's terms.
+                if terms > 0 { for i in gradient.indices { gradient[i] = Float(Double(gradient[i]) / terms) } }
                 let report = adam.update(parameters: &parameters, gradient: &gradient, totalSteps: totalSteps)
                 batchInEpoch += 1
                 stepsThisRun += 1
-                epochLoss += lossSum
+                epochLoss += stepLoss
                 epochSteps += 1
 
-                if Date().timeIntervalSince(lastReport) > 2 || batchInEpoch == batchesPerEpoch {
+                if world.isRoot && (Date().timeIntervalSince(lastReport) > 2 || batchInEpoch == plan.stepCount) {
                     lastReport = Date()
                     let elapsed = Date().timeIntervalSince(runStart)
-                    let rate = Double(stepsThisRun * batchSize) / max(elapsed, 1e-9)
-                    let remaining = Double(totalSteps - adam.step) * Double(batchSize) / max(rate, 1e-9)
+                    let rate = Double(stepsThisRun * tc.batchSize) / max(elapsed, 1e-9)
+                    let remaining = Double(totalSteps - adam.step) * Double(tc.batchSize) / max(rate, 1e-9)
                     log("epoch \(epoch + 1)/\(tc.epochs) step \(adam.step)/\(totalSteps) "
-                        + String(format: "loss %.4f  lr %.2e  |g| %.3g  %.2f snapshots/s  ETA %@",
-                                 lossSum, report.learningRate, report.gradientNorm, rate, duration(remaining)))
+                        + String(format: "loss %.4f  lr %.2e  |g| %.3g  %.2f snapshots/s  all-reduce %.1f ms/step  ETA %@",
+                                 stepLoss, report.learningRate, report.gradientNorm, rate,
+                                 1000 * communicationSeconds / Double(stepsThisRun), duration(remaining)))
                 }
             }
 
-            // End of the epoch: validation, one metrics line, checkpoint.
+            // End of the epoch: validation over every rank, one metrics line, checkpoint.
             epoch += 1
             batchInEpoch = 0
             var line: [String: Any] = [
-                "epoch": epoch, "step": adam.step,
+                "epoch": epoch, "step": adam.step, "ranks": world.size,
                 "train_loss": epochSteps > 0 ? epochLoss / Double(epochSteps) : NSNull(),
                 "learning_rate": config.training.learningRate * config.training.schedule.factor(step: max(adam.step - 1, 0), totalSteps: totalSteps),
                 "seconds": Date().timeIntervalSince(epochStart),
             ]
-            if !validation.isEmpty {
+            if let validation {
                 let (metrics, loss) = try score(model: model, parameters: parameters, normalization: normalization,
-                                                snapshots: validation, shared: validationShared,
-                                                trainSpecies: tc.trainSpecies, world: world)
+                                                snapshots: Array(0..<validation.file.snapshotCount), read: validation.snapshot,
+                                                shared: validationShared, trainSpecies: tc.trainSpecies, world: world)
                 line["validation"] = ["loss": loss.isFinite ? loss : NSNull(), "snapshots": metrics.snapshots,
                                       "times": validationShared.map { mc.times[$0.model] },
                                       "species": speciesScores(metrics, speciesNames: speciesNames)] as [String: Any]

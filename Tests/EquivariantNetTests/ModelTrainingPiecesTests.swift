@@ -172,31 +172,3 @@ final class ModelTrainingPiecesTests: XCTestCase {
         XCTAssertTrue(matchTimes(model: [1, 2], data: [3]).isEmpty)
     }
 }
-
-final class ModelBatchOrderTests: XCTestCase {
-    func testEpochOrderIsADeterministicPermutationThatChangesWithTheEpoch() {
-        let a = epochOrder(seed: 7, epoch: 3, count: 50)
-        XCTAssertEqual(a.sorted(), Array(0..<50))
-        XCTAssertEqual(a, epochOrder(seed: 7, epoch: 3, count: 50))
-        XCTAssertNotEqual(a, epochOrder(seed: 7, epoch: 4, count: 50))
-        XCTAssertNotEqual(a, epochOrder(seed: 8, epoch: 3, count: 50))
-        XCTAssertNotEqual(a, Array(0..<50))
-        XCTAssertEqual(epochOrder(seed: 1, epoch: 0, count: 1), [0])
-        XCTAssertEqual(epochOrder(seed: 1, epoch: 0, count: 0), [])
-    }
-
-    func testRankSlicesPartitionABatchContiguously() {
-        let batch = [9, 4, 7, 1, 3, 8, 2][1..<7]  // a slice with a non-zero start index
-        for size in 1...8 {
-            var joined: [Int] = []
-            var counts: [Int] = []
-            for rank in 0..<size {
-                let s = rankSlice(batch, rank: rank, size: size)
-                joined += s
-                counts.append(s.count)
-            }
-            XCTAssertEqual(joined, Array(batch), "size \(size)")
-            XCTAssertLessThanOrEqual(counts.max()! - counts.min()!, 1, "size \(size)")
-        }
-    }
-}

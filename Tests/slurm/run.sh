@@ -14,18 +14,25 @@
 #   mpirun_fallback train.sbatch with EQUIGLASS_MPI_LAUNCH=mpirun, preempted by USR1: resumes, COMPLETED
 #   sweep           slurm/sweep.sbatch over 3 rows with throttle %1: 3 run directories, never 2 at once
 #   time_limit      --time=1 --signal=B:USR1@45: Slurm's own warning signal requeues the job
-#                   until it completes (about 1-2 min; the training must outlast ~45 s)
+#                   until it completes (about 1-2 min; the training must outlast ~45 s).
+#                   Not run by default with the real launcher (slow); name it to run it.
 #
 # Environment:
-#   EQUIGLASS_LAUNCHER           the launcher under test; default: the stand-in
-#                                Tests/slurm/fake_launcher.py (same contract, no real training)
-#   EQUIGLASS_SLURM_DATA         training data (default data/ka-N1000-T0.60-train.h5; with the
-#                                stand-in a placeholder file is used when it is absent)
-#   EQUIGLASS_SLURM_TRAIN_ARGS   launcher train options added to every job (e.g. "--global-batch 8")
+#   EQUIGLASS_LAUNCHER           the launcher under test; default: the real one, built
+#                                (debug) if missing, at `swift build $SWIFTPM_FLAGS --show-bin-path`;
+#                                "standin" selects Tests/slurm/fake_launcher.py (same contract, no
+#                                real training, quicker)
+#   EQUIGLASS_SLURM_DATA         training data; default with the real launcher: a synthetic file
+#                                (Tests/slurm/make_dataset.py: 16 snapshots of 125 particles)
+#                                written in the work directory; with the stand-in a placeholder
+#   EQUIGLASS_SLURM_TRAIN_ARGS   launcher train options added to every job; default with the real
+#                                launcher: "--config Tests/slurm/small-config.json" (a tiny network,
+#                                global batch 4: 4 steps per epoch, a few seconds per epoch)
 #   EQUIGLASS_SLURM_EPOCHS       epochs of the train, evaluate and sweep jobs (default 2)
-#   EQUIGLASS_SLURM_PREEMPT_EPOCHS  epochs of the preempted jobs (default 3; they must still
-#                                run when the signal comes, after PREEMPT_AFTER metrics lines)
-#   EQUIGLASS_SLURM_PREEMPT_AFTER   metrics.jsonl lines to wait for before the signal (default 3)
+#   EQUIGLASS_SLURM_PREEMPT_EPOCHS  epochs of the preempted jobs (default 3, real launcher 6; they
+#                                must still run when the signal comes, after PREEMPT_AFTER lines)
+#   EQUIGLASS_SLURM_PREEMPT_AFTER   metrics.jsonl lines to wait for before the signal (default 3,
+#                                real launcher 2: it writes one line per epoch)
 #   EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS  epochs of the time_limit job (default 6; it must
 #                                train for more than ~45 s; the stand-in takes 0.75 s a step there)
 #   EQUIGLASS_SLURM_PROGRESS_KEY the metrics field that must increase across restarts (default step)
@@ -43,14 +50,36 @@ cd "$repo" || exit 1
 # shellcheck source=Tests/slurm/lib.sh
 source "$here/lib.sh"
 
+# The launcher under test: the real one unless told otherwise.
+STANDIN=0
+if [[ ${EQUIGLASS_LAUNCHER:-} == standin || ${EQUIGLASS_LAUNCHER:-} == "$here/fake_launcher.py" ]]; then
+    export EQUIGLASS_LAUNCHER=$here/fake_launcher.py
+    STANDIN=1
+elif [[ -z ${EQUIGLASS_LAUNCHER:-} ]]; then
+    # shellcheck disable=SC2086
+    bin=$(swift build ${SWIFTPM_FLAGS:-} --show-bin-path) || { say "ERROR: swift build --show-bin-path failed"; exit 1; }
+    if [[ ! -x $bin/launcher ]]; then
+        say "building the launcher (debug) in $bin"
+        # shellcheck disable=SC2086
+        swift build ${SWIFTPM_FLAGS:-} --product launcher || { say "ERROR: the launcher did not build"; exit 1; }
+    fi
+    export EQUIGLASS_LAUNCHER=$bin/launcher
+fi
+
 JOB_TIMEOUT=${EQUIGLASS_SLURM_JOB_TIMEOUT:-300}
 EPOCHS=${EQUIGLASS_SLURM_EPOCHS:-2}
-PREEMPT_EPOCHS=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-3}
-PREEMPT_AFTER=${EQUIGLASS_SLURM_PREEMPT_AFTER:-3}
+if ((STANDIN)); then
+    PREEMPT_EPOCHS=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-3}
+    PREEMPT_AFTER=${EQUIGLASS_SLURM_PREEMPT_AFTER:-3}
+    read -r -a TRAIN_ARGS <<<"${EQUIGLASS_SLURM_TRAIN_ARGS:-}"
+else
+    PREEMPT_EPOCHS=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-6}
+    PREEMPT_AFTER=${EQUIGLASS_SLURM_PREEMPT_AFTER:-2}
+    read -r -a TRAIN_ARGS <<<"${EQUIGLASS_SLURM_TRAIN_ARGS:---config $repo/Tests/slurm/small-config.json}"
+fi
 PROGRESS_KEY=${EQUIGLASS_SLURM_PROGRESS_KEY:-step}
 TIME_LIMIT_EPOCHS=${EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS:-6}
 TIME_LIMIT_STEP_SECONDS=${FAKE_TIME_LIMIT_STEP_SECONDS:-0.75}
-read -r -a TRAIN_ARGS <<<"${EQUIGLASS_SLURM_TRAIN_ARGS:-}"
 export FAKE_STEPS_PER_EPOCH=${FAKE_STEPS_PER_EPOCH:-10}
 export FAKE_STEP_SECONDS=${FAKE_STEP_SECONDS:-0.2}
 
@@ -59,26 +88,21 @@ WORK=$(mktemp -d /tmp/equiglass-slurm-tests.XXXXXX)
 export WORK
 : >"$WORK/submitted-jobs"
 
-STANDIN=0
-if [[ -z ${EQUIGLASS_LAUNCHER:-} ]]; then
-    export EQUIGLASS_LAUNCHER=$here/fake_launcher.py
-fi
-[[ $EQUIGLASS_LAUNCHER == "$here/fake_launcher.py" ]] && STANDIN=1
 [[ -x $EQUIGLASS_LAUNCHER ]] || { say "ERROR: EQUIGLASS_LAUNCHER=$EQUIGLASS_LAUNCHER is not executable"; exit 1; }
 # The job templates choose srun or mpirun themselves, except where a test says otherwise.
 unset EQUIGLASS_MPI_LAUNCH EQUIGLASS_SWEEP_DIR
 export EQUIGLASS_ROOT=$repo
 
-DATA=${EQUIGLASS_SLURM_DATA:-data/ka-N1000-T0.60-train.h5}
-[[ $DATA == /* ]] || DATA=$repo/$DATA
-if [[ ! -f $DATA ]]; then
-    if ((STANDIN)); then
-        DATA=$WORK/placeholder-train.h5
-        echo "placeholder: the stand-in launcher only checks that the file exists" >"$DATA"
-    else
-        say "ERROR: training data $DATA not found (set EQUIGLASS_SLURM_DATA)"
-        exit 1
-    fi
+if [[ -n ${EQUIGLASS_SLURM_DATA:-} ]]; then
+    DATA=$EQUIGLASS_SLURM_DATA
+    [[ $DATA == /* ]] || DATA=$repo/$DATA
+    [[ -f $DATA ]] || { say "ERROR: training data $DATA not found (EQUIGLASS_SLURM_DATA)"; exit 1; }
+elif ((STANDIN)); then
+    DATA=$WORK/placeholder-train.h5
+    echo "placeholder: the stand-in launcher only checks that the file exists" >"$DATA"
+else
+    DATA=$WORK/synthetic-train.h5
+    python3 "$here/make_dataset.py" "$DATA" || { say "ERROR: could not write the synthetic dataset"; exit 1; }
 fi
 
 # --- the cluster -----------------------------------------------------------------------------
@@ -205,6 +229,17 @@ preempt() {
         [[ -n $resumed ]] || { cat "$log"; fail_test "no 'resumed from' line in $log"; }
         ((resumed >= ${steps% *})) || fail_test "resumed at step $resumed, before the step ${steps% *} seen at the signal"
         ((${steps#* } == PREEMPT_EPOCHS * FAKE_STEPS_PER_EPOCH)) || fail_test "finished at step ${steps#* }"
+    else
+        # The real launcher: the restart resumed from the checkpoint written at the signal
+        # ("resuming from .../checkpoint-N.h5: step N, ..."), at or after the last step the
+        # metrics showed before the signal, and the run went on to its last epoch.
+        local resumed
+        resumed=$(grep -oE 'resuming from .*: step [0-9]+' "$log" | grep -oE '[0-9]+$' | head -n1 || true)
+        [[ -n $resumed ]] || { cat "$log"; fail_test "no 'resuming from' line in $log"; }
+        ((resumed >= ${steps% *})) || fail_test "resumed at step $resumed, before the step ${steps% *} seen at the signal"
+        grep -q "^done: ${steps#* } steps" "$log" || { cat "$log"; fail_test "no 'done: ${steps#* } steps' line"; }
+        [[ $(wc -l <"$run/metrics.jsonl") == "$PREEMPT_EPOCHS" ]] || fail_test "not one metrics line per epoch"
+        say "$name: resumed from the checkpoint at step $resumed"
     fi
     case $how in
         usr1) grep -q 'checkpointed; requeueing job' "$log" || { cat "$log"; fail_test "train.sbatch did not requeue"; } ;;
@@ -292,10 +327,15 @@ PY
 # --- driver -----------------------------------------------------------------------------------
 all_tests=(mpi_pmix train evaluate preempt_usr1 requeue_term mpirun_fallback sweep time_limit)
 tests=("$@")
-((${#tests[@]})) || tests=("${all_tests[@]}")
+if ((${#tests[@]} == 0)); then
+    tests=("${all_tests[@]}")
+    # time_limit waits for Slurm's own clock (1-2 min): by default only with the quick stand-in.
+    ((STANDIN)) || tests=("${tests[@]/time_limit/}")
+fi
 passed=0
 failed=0
 for name in "${tests[@]}"; do
+    [[ -n $name ]] || continue
     if ! declare -F "test_$name" >/dev/null; then
         say "unknown test '$name' (tests: ${all_tests[*]})"
         failed=$((failed + 1))
