@@ -175,6 +175,15 @@ final class ModelNetworkTests: XCTestCase {
         checkWholeModelGradient(config: smallConfig(), periodic: true)
     }
 
+    /// lmax is a configuration choice: the gate then needs (1 + lmax)·C scalars.
+    func testWholeModelGradientMatchesFiniteDifferencesForLmax1And2() {
+        for lmax in [1, 2] {
+            var config = smallConfig()
+            config.lmax = lmax
+            checkWholeModelGradient(config: config, periodic: true)
+        }
+    }
+
     func testWholeModelGradientWithResidualAndExtraScalars() {
         checkWholeModelGradient(config: smallConfig(residual: true, extraScalars: ["epot_inherent"]), periodic: false)
     }

@@ -16,10 +16,10 @@ public struct ParameterBlock: Equatable, Sendable {
 ///
 ///     embedding                 (species + extra scalars) × C
 ///     layer k = 0 ..< K:
-///       self.l0                 C × 4C          C activated scalars, then 3C gates
+///       self.l0                 C × (1+lmax)C   C activated scalars, then lmax·C gates
 ///       self.l1 … self.lmax     C × C           (absent in layer 0, whose input is scalars only)
 ///       radial.w1 … radial.wn   basis × 16, 16 × 16, 16 × (paths_k · C)   column = path · C + channel
-///       post.l0                 C × 4C
+///       post.l0                 C × (1+lmax)C
 ///       post.l1 … post.lmax     C × C
 ///     decoder.w1 … decoder.wn   C × 32, 32 × 32, 32 × (species · times)    column = species · T + time
 public struct ParameterLayout: Sendable {
@@ -77,14 +77,14 @@ public struct ParameterLayout: Sendable {
             let orders = k == 0 ? [0] : Array(0...lmax)
             var selfLinear: [ParameterBlock?] = []
             for l in 0...lmax {
-                selfLinear.append(orders.contains(l) ? add("layer\(k).self.l\(l)", c, l == 0 ? 4 * c : c) : nil)
+                selfLinear.append(orders.contains(l) ? add("layer\(k).self.l\(l)", c, l == 0 ? (1 + lmax) * c : c) : nil)
             }
             let paths = Self.paths(inputOrders: orders, lmax: lmax)
             let sizes = [config.radialBasis] + config.radialHidden + [paths.count * c]
             let radialOffset = offset
             for i in 0..<(sizes.count - 1) { _ = add("layer\(k).radial.w\(i + 1)", sizes[i], sizes[i + 1]) }
             var post: [ParameterBlock] = []
-            for l in 0...lmax { post.append(add("layer\(k).post.l\(l)", c, l == 0 ? 4 * c : c)) }
+            for l in 0...lmax { post.append(add("layer\(k).post.l\(l)", c, l == 0 ? (1 + lmax) * c : c)) }
             layers.append(Layer(inputOrders: orders, selfLinear: selfLinear, radialOffset: radialOffset,
                                 radialSizes: sizes, paths: paths, postLinear: post))
         }

@@ -11,7 +11,7 @@ import Foundation
 ///
 /// One layer, for every particle i (features h `[N][dim]`, `Irreps` layout):
 ///
-///     s   = SelfLinear(h_i)                                   [N][zdim]   (4C scalars, C of each l ≥ 1)
+///     s   = SelfLinear(h_i)                                   [N][zdim]   ((1+lmax)C scalars, C of each l ≥ 1)
 ///     w_e = RadialMLP(Bessel(|r_ij|))                         [E][paths·C]
 ///     m_i = (1/√avg_neighbors) Σ_j TP_uvu(h_j, Y(r̂_ij), w_e) [N][dim]
 ///     z   = PostLinear(m_i) + s                               [N][zdim]
@@ -74,7 +74,7 @@ public final class PropensityModel {
         layout = ParameterLayout(config: config)
         let c = config.channels, lmax = config.lmax
         hidden = Irreps(uniform: c, lmax: lmax)
-        let zIrreps = Irreps(channels: [4 * c] + Array(repeating: c, count: lmax))
+        let zIrreps = Irreps(channels: [(1 + lmax) * c] + Array(repeating: c, count: lmax))
         bessel = BesselBasis(cutoff: config.cutoff, count: config.radialBasis, envelopePower: config.envelopePower)
         harmonics = SphericalHarmonics(lmax: lmax)
         embedding = EquivariantLinear(input: Irreps(channels: [config.embeddingInputs]), output: Irreps(channels: [c]))
