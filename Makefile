@@ -25,18 +25,22 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 
-# The last line counts test cases of both XCTest and Swift Testing ("tests: N passed, N failed"):
-# swift test otherwise closes on Swift Testing's own line, which reads "0 tests" when every test
-# is an XCTest.
+# Every test: the Swift suites (XCTest and Swift Testing), then the Python tools' tests (pytest:
+# the LAMMPS generator on a tiny system, the LAMMPS and Bapst importers). The last line counts
+# them all ("tests: N passed, N failed"): swift test otherwise closes on Swift Testing's own
+# line, which reads "0 tests" when every test is an XCTest.
 test: deps
 	$(SWIFT) build $(SWIFTPM_FLAGS)
 	@log=$$(mktemp); set -o pipefail; \
 	$(SWIFT) test $(SWIFTPM_FLAGS) 2>&1 | tee "$$log"; status=$$?; \
+	python3 -m pytest -q Tests/python 2>&1 | tee -a "$$log"; pystatus=$$?; \
 	awk '/^Test Case .* passed \(/ { passed++ } /^Test Case .* failed \(/ { failed++ } \
 	     / Test .* passed after / && !/Test run with/ { passed++ } \
 	     / Test .* failed after / && !/Test run with/ { failed++ } \
+	     /^[0-9]+ (passed|failed).* in [0-9.]+s/ { for (i = 1; i < NF; i++) { \
+	         if ($$(i+1) ~ /^passed/) passed += $$i; if ($$(i+1) ~ /^failed/) failed += $$i } } \
 	     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$$log"; \
-	rm -f "$$log"; exit $$status
+	rm -f "$$log"; [ $$status -eq 0 ] && [ $$pystatus -eq 0 ]
 
 # The main job: training over 2 MPI ranks on the bundled dataset (configs/demo.json), then the
 # per-time correlation table on the held-out snapshots. DEMO_OUT is the run directory; a second

@@ -4,7 +4,7 @@
 #
 #   apt:  libopenmpi-dev openmpi-bin libopenblas-dev libhdf5-openmpi-dev hdf5-tools lammps
 #         make pkg-config git python3-pip (the last only when pip is missing)
-#   pip:  numpy h5py (only when python3 cannot import them)
+#   pip:  numpy h5py pytest (only when python3 cannot import them)
 #   Swift: not installed here; a Swift 6 toolchain must already be on PATH.
 #
 # Needs root, or sudo for the apt and pip steps.
@@ -51,9 +51,9 @@ else
     say "system packages present"
 fi
 
-# --- Python packages (the data tools use numpy and h5py) -----------------------------------
+# --- Python packages (the data tools use numpy and h5py; their tests use pytest) ----------
 python_missing=()
-for module in numpy h5py; do
+for module in numpy h5py pytest; do
     python3 -c "import $module" >/dev/null 2>&1 || python_missing+=("$module")
 done
 if [ ${#python_missing[@]} -gt 0 ]; then
@@ -66,7 +66,7 @@ if [ ${#python_missing[@]} -gt 0 ]; then
     say "pip-installing ${python_missing[*]}"
     "${as_root[@]}" python3 -m pip install "${pip_flags[@]}" "${python_missing[@]}"
 else
-    say "python packages present (numpy, h5py)"
+    say "python packages present (numpy, h5py, pytest)"
 fi
 
 # --- Swift -----------------------------------------------------------------------------------
