@@ -7,14 +7,7 @@
 extension Communicator {
     /// True on every rank if `values` has the same bits on every rank. Collective.
     public func sameOnEveryRank(_ values: UnsafeBufferPointer<Float>) throws -> Bool {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for value in values {
-            var bits = value.bitPattern
-            for _ in 0 ..< 4 {
-                hash = (hash ^ UInt64(bits & 0xFF)) &* 0x0000_0100_0000_01B3
-                bits >>= 8
-            }
-        }
+        var hash = bitPatternHash(values)
         // The length too: buffers of different lengths must not compare equal.
         hash = (hash ^ UInt64(values.count)) &* 0x0000_0100_0000_01B3
         let h = Int64(bitPattern: hash)
@@ -26,4 +19,18 @@ extension Communicator {
     public func sameOnEveryRank(_ values: [Float]) throws -> Bool {
         try values.withUnsafeBufferPointer { try sameOnEveryRank($0) }
     }
+}
+
+/// 64-bit FNV-1a over the bit patterns of `values` (little-endian bytes): equal for bitwise-equal
+/// buffers, so two runs or two ranks can compare parameters without moving them.
+public func bitPatternHash(_ values: UnsafeBufferPointer<Float>) -> UInt64 {
+    var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    for value in values {
+        var bits = value.bitPattern
+        for _ in 0 ..< 4 {
+            hash = (hash ^ UInt64(bits & 0xFF)) &* 0x0000_0100_0000_01B3
+            bits >>= 8
+        }
+    }
+    return hash
 }

@@ -191,15 +191,7 @@ struct SelfTestDataParallel {
 
     /// FNV-1a (64-bit) over the Floats' bit patterns, as 16 hex digits.
     static func hexHash(_ values: [Float]) -> String {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for value in values {
-            var bits = value.bitPattern
-            for _ in 0 ..< 4 {
-                hash = (hash ^ UInt64(bits & 0xFF)) &* 0x0000_0100_0000_01B3
-                bits >>= 8
-            }
-        }
-        return hex(hash)
+        hex(values.withUnsafeBufferPointer { bitPatternHash($0) })
     }
 
     static func hex(_ value: Double) -> String { hex(value.bitPattern) }
