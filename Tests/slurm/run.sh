@@ -7,7 +7,8 @@
 #
 # Tests:
 #   mpi_pmix        srun --mpi=pmix starts 2 tasks that form one MPI world (Tests/slurm/mpi_probe.c)
-#   train           slurm/train.sbatch, 2 tasks: COMPLETED 0:0, metrics.jsonl parses, no restart
+#   train           slurm/train.sbatch, 2 tasks, on the bundled dataset (data/) when present:
+#                   COMPLETED 0:0, metrics.jsonl parses, no restart
 #   evaluate        slurm/evaluate.sbatch chained with --dependency=afterok on the train job: JSON stored
 #   preempt_usr1    scancel --signal=USR1 --batch mid-run: checkpoint, requeue, resume, COMPLETED
 #   requeue_term    scontrol requeue mid-run (SIGTERM path): checkpoint, Slurm requeues, resume, COMPLETED
@@ -104,6 +105,12 @@ else
     DATA=$WORK/synthetic-train.h5
     python3 "$here/make_dataset.py" "$DATA" || { say "ERROR: could not write the synthetic dataset"; exit 1; }
 fi
+# The train and evaluate tests run on the bundled Kob–Andersen dataset when it is there (real
+# launcher, no EQUIGLASS_SLURM_DATA); the preemption and sweep tests keep the small, quick file.
+TRAIN_DATA=$DATA
+if ((!STANDIN)) && [[ -z ${EQUIGLASS_SLURM_DATA:-} && -f $repo/data/ka-N1000-T0.60-train.h5 ]]; then
+    TRAIN_DATA=$repo/data/ka-N1000-T0.60-train.h5
+fi
 
 # --- the cluster -----------------------------------------------------------------------------
 started_cluster=0
@@ -140,7 +147,7 @@ train_job() { # NAME [extra sbatch options...] -- [launcher options...]
     while (($#)) && [[ $1 != -- ]]; do sb+=("$1"); shift; done
     shift
     submit --job-name="eg-$name" --output="$WORK/$name-%j.out" --nodes=1 --ntasks-per-node=2 \
-        --cpus-per-task=1 "${sb[@]}" slurm/train.sbatch --data "$DATA" "${TRAIN_ARGS[@]}" "$@"
+        --cpus-per-task=1 "${sb[@]}" slurm/train.sbatch --data "${JOB_DATA:-$DATA}" "${TRAIN_ARGS[@]}" "$@"
 }
 
 # --- tests -------------------------------------------------------------------------------------
@@ -158,7 +165,7 @@ test_mpi_pmix() {
 TRAIN_RUN=$WORK/runs/train
 test_train() {
     local job log state n
-    job=$(train_job train -- --out "$TRAIN_RUN" --epochs "$EPOCHS")
+    job=$(JOB_DATA=$TRAIN_DATA train_job train -- --out "$TRAIN_RUN" --epochs "$EPOCHS")
     echo "$job" >"$WORK/train-job-id"
     log=$WORK/train-$job.out
     state=$(wait_job "$job" "$log")
@@ -173,7 +180,7 @@ test_train() {
             { cat "$log"; fail_test "the ranks did not see 2 tasks with 1 thread each"; }
         ((n == EPOCHS * FAKE_STEPS_PER_EPOCH)) || fail_test "$n metrics records, expected $((EPOCHS * FAKE_STEPS_PER_EPOCH))"
     fi
-    say "train: job $job $state, $n metrics records"
+    say "train: job $job $state on $(basename "$TRAIN_DATA"), $n metrics records"
 }
 
 test_evaluate() {
@@ -183,7 +190,7 @@ test_evaluate() {
     log=$WORK/evaluate.out
     # afterok: the evaluation waits for the training job (already finished here) to succeed.
     job=$(submit --job-name=eg-evaluate --output="$log" --dependency="afterok:$train_job" \
-        slurm/evaluate.sbatch "$TRAIN_RUN" "$DATA" "$out")
+        slurm/evaluate.sbatch "$TRAIN_RUN" "$TRAIN_DATA" "$out")
     wait_job "$job" "$log" >/dev/null
     expect_completed "$job" "$log"
     python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert isinstance(d, dict), d' "$out" ||
