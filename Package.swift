@@ -33,6 +33,8 @@ let package = Package(
         // The network: irreps, spherical harmonics, Clebsch–Gordan, tensor products, layers,
         // model, loss, optimiser. Free of MPI and HDF5.
         .target(name: "EquivariantNet", dependencies: ["CBLAS"]),
+        // Hand-made per-particle structural descriptors, ridge regression, linear probes.
+        .target(name: "StructuralDescriptors", dependencies: ["EquivariantNet"]),
         // The HDF5 snapshot format, validation, importers, and the thin HDF5 layer.
         .target(
             name: "GlassData",
@@ -40,13 +42,14 @@ let package = Package(
         .executableTarget(
             name: "launcher",
             dependencies: [
-                "DistributedTraining", "EquivariantNet", "GlassData", "CBLAS",
+                "DistributedTraining", "EquivariantNet", "GlassData", "CBLAS", "StructuralDescriptors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .testTarget(name: "EquivariantNetTests", dependencies: ["EquivariantNet"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "GlassDataTests", dependencies: ["GlassData"]),
+        .testTarget(name: "StructuralDescriptorsTests", dependencies: ["StructuralDescriptors", "EquivariantNet"]),
         .testTarget(name: "DistributedTrainingTests", dependencies: ["DistributedTraining"]),
         // Runs the built `launcher` executable as child processes, alone and under mpirun.
         .testTarget(name: "LauncherTests", dependencies: ["GlassData", "CHDF5"]),
