@@ -34,6 +34,6 @@ struct Launcher: ParsableCommand {
         version: equiGlassVersion,
         subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self,
                       TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self,
-                      BaselinesCommand.self]
+                      BaselinesCommand.self, EmbedCommand.self, ProbeCommand.self]
     )
 }
