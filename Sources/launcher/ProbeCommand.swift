@@ -50,10 +50,13 @@ struct ProbeCommand: RankCommand {
             if quiet { FileHandle.standardError.write(Data(("probe: " + line + "\n").utf8)) } else { printNow("probe: " + line) }
         }
         let bundle = try ModelBundle.load(checkpoint)
+        // Both files checked before the long forward passes.
+        for path in [train, test] {
+            let file = try SnapshotPreparer(config: bundle.config.model).open(path, needTargets: false, needAllTimes: false)
+            guard file.hasPropensity else { throw ValidationFailure("\(path): has no propensity; the probes need targets") }
+        }
         let fit = try NetworkEmbeddings(bundle: bundle, path: train, progress: progress)
         let score = try NetworkEmbeddings(bundle: bundle, path: test, progress: progress)
-        guard fit.propensity != nil else { throw ValidationFailure("\(train): has no propensity; the probes need targets") }
-        guard score.propensity != nil else { throw ValidationFailure("\(test): has no propensity; the probes need targets") }
         guard fit.file.attributes.speciesNames == score.file.attributes.speciesNames else {
             throw ValidationFailure("\(test): species \(score.file.attributes.speciesNames) differ from \(train)'s \(fit.file.attributes.speciesNames)")
         }
