@@ -42,9 +42,10 @@ public struct RidgeRegression: Sendable {
     }
 
     /// The penalties tried by `fitChoosingLambda`, relative to the number of fitting rows n:
-    /// λ = α n with α = 10⁻⁶, 10⁻⁵, …, 10¹ (ZᵀZ has n on its diagonal, so α is the penalty's
-    /// share of each feature's own variance).
-    public static let relativeLambdaGrid: [Double] = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10]
+    /// λ = α n with α = 10⁻⁶, 10⁻⁵, …, 10³ (ZᵀZ has n on its diagonal, so α is the penalty's
+    /// share of each feature's own variance; a weak signal may want α ≫ 1, where the fit tends to
+    /// β ∝ Zᵀy, each feature weighted by its own covariance with the target).
+    public static let relativeLambdaGrid: [Double] = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 1000]
 
     /// One fit per target column, each with λ chosen on a validation split and then refitted on
     /// all rows with it.

@@ -75,7 +75,11 @@ struct BaselinesCommand: ParsableCommand {
                      + "\(fit.features.columns) descriptors; fitting")
             var table: [String: [Double?]] = [:]
             func single(_ column: String, _ key: String) {
-                guard let c = fit.features.names.firstIndex(of: column) else { return }
+                guard let c = fit.features.names.firstIndex(of: column) else {
+                    // Skipped (noted above): null entries keep the JSON's shape.
+                    table[key] = Array(repeating: nil, count: times.count); table[key + "_mean"] = table[key]
+                    return
+                }
                 let x = fit.features.column(c), xt = score.features.column(c)
                 var pooled: [Double?] = [], mean: [Double?] = []
                 for q in times.indices {
