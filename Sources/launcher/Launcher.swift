@@ -33,6 +33,7 @@ struct Launcher: ParsableCommand {
             """,
         version: equiGlassVersion,
         subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self,
-                      TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self]
+                      TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self,
+                      CrossEvaluateCommand.self, ReportCommand.self]
     )
 }
