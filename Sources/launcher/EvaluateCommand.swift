@@ -84,8 +84,9 @@ struct Evaluation {
 /// Scores `bundle` on the snapshot file `data` at the times both share (matched by value; no
 /// shared time is an error). Collective: each rank reads and scores its own contiguous share of
 /// the snapshots; the sums are reduced in snapshot order, so the result is the same at any rank
-/// count, on every rank.
-func evaluate(_ bundle: ModelBundle, on data: String, world: Communicator) throws -> Evaluation {
+/// count, on every rank. `observe` sees each snapshot this rank scores, with its predictions.
+func evaluate(_ bundle: ModelBundle, on data: String, world: Communicator,
+              observe: ((PreparedSnapshot, [Float]) -> Void)? = nil) throws -> Evaluation {
     let preparer = SnapshotPreparer(config: bundle.config.model)
     let file = try preparer.open(data, needTargets: true, needAllTimes: false)
     let shared = preparer.sharedTimes(file)
@@ -93,7 +94,7 @@ func evaluate(_ bundle: ModelBundle, on data: String, world: Communicator) throw
     snapshots.normalization = bundle.normalization
     let (metrics, _) = try score(model: bundle.model, parameters: bundle.parameters, normalization: bundle.normalization,
                                  snapshots: Array(0..<file.snapshotCount), read: snapshots.snapshot, shared: shared,
-                                 trainSpecies: bundle.config.training.trainSpecies, world: world)
+                                 trainSpecies: bundle.config.training.trainSpecies, world: world, observe: observe)
     let times = bundle.config.model.times
     let missing = times.enumerated().filter { t in !shared.contains { $0.model == t.offset } }.map(\.element)
     return Evaluation(times: shared.map { times[$0.model] }, metrics: metrics, speciesNames: file.attributes.speciesNames,

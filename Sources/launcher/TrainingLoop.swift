@@ -50,10 +50,12 @@ struct ModelBundle {
 /// Each rank scores its `EvaluationShard` (every snapshot exactly once over the ranks); the sums
 /// of each snapshot (Pearson sums Σx, Σy, Σx², Σy², Σxy, n per (species, time), per-snapshot ρ,
 /// squared errors, loss) are one row of a `SnapshotOrderedSum`, so the result is the same bits
-/// at any rank count. Collective: every rank calls it.
+/// at any rank count. Collective: every rank calls it. `observe`, if given, sees each snapshot
+/// this rank scores with its predictions `[N][T]` in physical units.
 func score(model: PropensityModel, parameters: [Float], normalization: Normalization, snapshots: [Int],
            read: (Int) throws -> PreparedSnapshot, shared: [(model: Int, data: Int)], trainSpecies: [Int],
-           world: Communicator) throws -> (metrics: PropensityMetrics, loss: Double) {
+           world: Communicator, observe: ((PreparedSnapshot, [Float]) -> Void)? = nil)
+    throws -> (metrics: PropensityMetrics, loss: Double) {
     let t = model.config.times.count, ts = shared.count, speciesCount = model.config.speciesCount
     let shard = EvaluationShard(snapshots: snapshots, rank: world.rank, size: world.size)
     let width = PropensityMetrics(species: speciesCount, times: ts).flat.count + 2
@@ -65,6 +67,7 @@ func score(model: PropensityModel, parameters: [Float], normalization: Normaliza
         var lossSum = 0.0, lossCount = 0.0
         let z = model.forward(parameters: parameters, input: p.input)
         let physical = normalization.physical(predictions: z, species: p.species, times: t)
+        observe?(p, physical)
         let standardTargets = normalization.standardize(targets: targets, species: p.species, times: t)
         var pred = [Float](repeating: 0, count: p.particleCount * ts), true_ = pred
         for i in 0..<p.particleCount {

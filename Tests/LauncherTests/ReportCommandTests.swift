@@ -190,6 +190,16 @@ final class ReportCommandTests: XCTestCase {
         let probeFigure = try readFigure(out + "/probe.svg")
         assertSeries(probeFigure, "t = 2", x: [0, 1, 2], y: [0.15, 0.35, 0.55], drawn: \.lineData)
 
+        // On 2 ranks (the evaluation split over them, the scatter recomputed by rank 0): the same files.
+        let parallel = path("report-2")
+        let r2 = try LauncherProcess.run(["mpirun", "-np", "2", "--oversubscribe", try LauncherProcess.launcherPath(),
+                                          "report", run, "--out", parallel], timeout: 300)
+        XCTAssertEqual(r2.status, 0, r2.standardError)
+        for name in names {
+            XCTAssertEqual(FileManager.default.contents(atPath: parallel + "/" + name), FileManager.default.contents(atPath: out + "/" + name),
+                           "\(name) differs between 1 and 2 ranks")
+        }
+
         // Without probe.json the page says which command makes it, and there is no probe figure.
         try FileManager.default.removeItem(atPath: run + "/probe.json")
         let bare = path("bare")

@@ -41,6 +41,10 @@ struct ReportCommand: RankCommand {
 
     mutating func run(on world: Communicator) throws {
         configureThreads(threads)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: run, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationFailure("\(run) is not a run directory (launcher train --out DIR writes one)")
+        }
         let outDirectory = out ?? (run + "/report")
         var page = ReportPage(title: "EquiGlass run \(run)")
 
@@ -52,8 +56,14 @@ struct ReportCommand: RankCommand {
             throw ValidationFailure("the run's validation file \(dataPath) (recorded in its checkpoint) does not exist here; pass --data FILE")
         }
         var evaluation: Evaluation? = nil
-        if let bundle, let dataPath { evaluation = try evaluate(bundle, on: dataPath, world: world) }
-        // The scatter plot needs every particle's prediction: rank 0 alone computes them.
+        // The scatter plot needs every particle's prediction: on one rank, those of the
+        // evaluation; on several, rank 0 computes them again (`propensities`).
+        var observed: [Int: ObservedSnapshot] = [:]
+        if let bundle, let dataPath {
+            evaluation = try evaluate(bundle, on: dataPath, world: world, observe: world.size > 1 ? nil : { p, z in
+                observed[p.index] = ObservedSnapshot(species: p.species, targets: p.targets!, predictions: z)
+            })
+        }
         guard world.isRoot else { return }
         try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
         func figure(_ name: String, _ plot: SVGPlot) throws -> String {
@@ -120,7 +130,10 @@ struct ReportCommand: RankCommand {
             let q = evaluation.times.indices.min { abs(evaluation.times[$0] - tauAlpha) < abs(evaluation.times[$1] - tauAlpha) }!
             let time = evaluation.times[q]
             let column = bundle.config.model.times.firstIndex(of: time)!
-            let (truth, predicted) = try Self.propensities(bundle, dataPath: dataPath, species: speciesIndex, timeColumn: column)
+            let snapshots = observed.isEmpty ? try Self.predictions(bundle, dataPath: dataPath)
+                                             : observed.keys.sorted().map { observed[$0]! }
+            let (truth, predicted) = Self.propensities(snapshots, species: speciesIndex, timeColumn: column,
+                                                       times: bundle.config.model.times.count)
             let rho = m.pearsonPooled(species: speciesIndex, time: q)
             var scatter = SVGPlot(title: "Species \(species) at t = \(String(format: "%g", time)) (≈ τα): ρ = \(String(format: "%.3f", rho))",
                                   xLabel: "true propensity", yLabel: "predicted propensity")
@@ -156,23 +169,35 @@ struct ReportCommand: RankCommand {
         printNow("wrote \(outDirectory)/report.md, report.html and \(page.images.count) figures")
     }
 
-    /// True and predicted propensity of every particle of `species` at model time `timeColumn`,
-    /// in file order (snapshot, then particle).
-    static func propensities(_ bundle: ModelBundle, dataPath: String, species: Int, timeColumn: Int) throws -> ([Double], [Double]) {
+    /// Every snapshot of `dataPath` with the model's predictions, in file order.
+    static func predictions(_ bundle: ModelBundle, dataPath: String) throws -> [ObservedSnapshot] {
         let preparer = SnapshotPreparer(config: bundle.config.model)
         let file = try preparer.open(dataPath, needTargets: true, needAllTimes: false)
-        let t = bundle.config.model.times.count
-        var truth: [Double] = [], predicted: [Double] = []
-        for k in 0..<file.snapshotCount {
+        return try (0..<file.snapshotCount).map { k in
             let p = preparer.standardize(try preparer.prepare(file, snapshot: k), bundle.normalization)
-            let z = bundle.predict(p)
-            for i in 0..<p.particleCount where Int(p.species[i]) == species {
-                truth.append(Double(p.targets![i * t + timeColumn]))
-                predicted.append(Double(z[i * t + timeColumn]))
+            return ObservedSnapshot(species: p.species, targets: p.targets!, predictions: bundle.predict(p))
+        }
+    }
+
+    /// True and predicted propensity of every particle of `species` at model time `timeColumn`,
+    /// in file order (snapshot, then particle).
+    static func propensities(_ snapshots: [ObservedSnapshot], species: Int, timeColumn: Int, times t: Int) -> ([Double], [Double]) {
+        var truth: [Double] = [], predicted: [Double] = []
+        for s in snapshots {
+            for i in s.species.indices where Int(s.species[i]) == species {
+                truth.append(Double(s.targets[i * t + timeColumn]))
+                predicted.append(Double(s.predictions[i * t + timeColumn]))
             }
         }
         return (truth, predicted)
     }
+}
+
+/// One scored snapshot: species, targets and predictions `[N][T]` (physical units, model times).
+struct ObservedSnapshot {
+    let species: [Int32]
+    let targets: [Float]
+    let predictions: [Float]
 }
 
 /// The per-epoch lines of a run's metrics.jsonl.
