@@ -110,14 +110,18 @@ struct ReportCommand: RankCommand {
         page.heading("Correlation against time")
         if let bundle, let evaluation, let dataPath {
             let m = evaluation.metrics
-            var plot = SVGPlot(title: "Pearson ρ against time", xLabel: "t", yLabel: "Pearson ρ", xScale: .log)
+            var plot = SVGPlot(title: "Pearson ρ against time on \(URL(fileURLWithPath: dataPath).lastPathComponent)",
+                               xLabel: "t", yLabel: "Pearson ρ", xScale: .log)
             var header = ["t"], rows = evaluation.times.map { [String(format: "%g", $0)] }
             for s in 0..<m.species where m.count(species: s) > 0 {
                 let name = s < evaluation.speciesNames.count ? evaluation.speciesNames[s] : "species \(s)"
                 let pooled = evaluation.times.indices.map { m.pearsonPooled(species: s, time: $0) }
                 let mean = evaluation.times.indices.map { m.pearsonMean(species: s, time: $0) }
-                plot.series.append(.init(name: "\(name) pooled", x: evaluation.times, y: pooled))
-                plot.series.append(.init(name: "\(name) per-snapshot mean", x: evaluation.times, y: mean, dashed: true))
+                // One colour per species: pooled solid, per-snapshot mean dashed.
+                let color = SVGPlot.palette[s % SVGPlot.palette.count]
+                plot.series.append(.init(name: "\(name) pooled", x: evaluation.times, y: pooled, color: color))
+                plot.series.append(.init(name: "\(name) per-snapshot mean", x: evaluation.times, y: mean, dashed: true, radius: 2,
+                                         color: color))
                 header.append("ρ_\(name) pooled (per-snapshot mean)")
                 for q in rows.indices { rows[q].append(String(format: "%.3f (%.3f)", pooled[q], mean[q])) }
             }

@@ -22,6 +22,8 @@ struct SVGPlot {
         /// Marker radius in pixels, and opacity (scatter plots of many points use small, faint ones).
         var radius = 3.0
         var opacity = 1.0
+        /// Colour (CSS); nil: the palette's colour for the series' position.
+        var color: String? = nil
     }
 
     var title: String
@@ -31,7 +33,7 @@ struct SVGPlot {
     var series: [Series] = []
     /// Draw the line y = x across the plot (predicted against true).
     var diagonal = false
-    var width = 680.0
+    var width = 720.0
     var height = 430.0
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
@@ -40,7 +42,7 @@ struct SVGPlot {
     // The plot area, in pixels: left, top, width, height (the legend sits to the right).
     var left: Double { 72 }
     var top: Double { 42 }
-    var plotWidth: Double { width - left - 170 }
+    var plotWidth: Double { width - left - 210 }
     var plotHeight: Double { height - top - 58 }
 
     /// The data range of each axis: the finite values' range, padded; log axes in decades.
@@ -157,7 +159,7 @@ struct SVGPlot {
         // The series, clipped to the plot area.
         out.append("<clipPath id=\"plot-clip\"><rect x=\"\(Self.number(left))\" y=\"\(Self.number(top))\" width=\"\(Self.number(plotWidth))\" height=\"\(Self.number(plotHeight))\"/></clipPath>")
         for (k, s) in series.enumerated() {
-            let color = Self.palette[k % Self.palette.count]
+            let color = s.color ?? Self.palette[k % Self.palette.count]
             out.append("<g class=\"series\" data-name=\"\(Self.escape(s.name))\" data-x=\"\(s.x.map { "\($0)" }.joined(separator: " "))\" "
                        + "data-y=\"\(s.y.map { "\($0)" }.joined(separator: " "))\" clip-path=\"url(#plot-clip)\">")
             let visible = zip(s.x, s.y).map { x, y in x.isFinite && y.isFinite && (xScale == .linear || x > 0) }
@@ -193,7 +195,7 @@ struct SVGPlot {
         // Legend, to the right of the plot area.
         let lx = left + plotWidth + 14
         for (k, s) in series.enumerated() {
-            let color = Self.palette[k % Self.palette.count]
+            let color = s.color ?? Self.palette[k % Self.palette.count]
             let y = top + 10 + Double(k) * 18
             out.append("<g class=\"legend\">")
             if s.style != .points {
