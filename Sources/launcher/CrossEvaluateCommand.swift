@@ -18,7 +18,8 @@ struct CrossEvaluateCommand: RankCommand {
               launcher cross-evaluate --model T0.60=runs/ka060 --model T0.70=runs/ka070 \\
                   --data T0.60=data/ka-N1000-T0.60-test.h5 --data T0.70=ka-N1000-T0.70-test.h5 --markdown
 
-            --markdown prints Markdown tables ready for a README. --json prints one object: \
+            --times 2,12 keeps only those times. --markdown prints Markdown tables ready for a \
+            README. --json prints one object: \
             {"times": [...], "species": "A", "models": [labels], "datasets": [labels], \
             "pearson_pooled": [[[ρ per time] per dataset] per model], "pearson_mean": same}, null \
             where a pair does not share the time (times: every time scored by some pair, sorted).
@@ -32,6 +33,9 @@ struct CrossEvaluateCommand: RankCommand {
 
     @Option(name: .long, help: "Species whose ρ is tabulated (a name of the files' species_names).")
     var species = "A"
+
+    @Option(name: .long, help: "Only these times, comma-separated (e.g. 12 for τα at T = 0.6); default: every scored time.")
+    var times: String?
 
     @Flag(name: .long, help: "Print one JSON object.")
     var json = false
@@ -50,7 +54,12 @@ struct CrossEvaluateCommand: RankCommand {
         configureThreads(threads)
         let modelList = try Self.labelled(models, option: "--model")
         let dataList = try Self.labelled(datasets, option: "--data")
-        let table = try CrossTable.compute(models: modelList, datasets: dataList, species: species, world: world)
+        var table = try CrossTable.compute(models: modelList, datasets: dataList, species: species, world: world)
+        if let times {
+            let wanted = times.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard wanted.allSatisfy({ $0 != nil }) else { throw ValidationFailure("--times \(times): not a list of numbers") }
+            table = try table.restricted(to: wanted.map { $0! })
+        }
         guard world.isRoot else { return }
         if json {
             printNow(jsonLine(table.json))
@@ -120,6 +129,19 @@ struct CrossTable {
         return CrossTable(species: species, models: models.map(\.label), datasets: datasets.map(\.label), times: times,
                           pooled: grid { $0.pearsonPooled(species: $1, time: $2) },
                           mean: grid { $0.pearsonMean(species: $1, time: $2) })
+    }
+
+    /// The table at `wanted` times only (each must be a scored time).
+    func restricted(to wanted: [Double]) throws -> CrossTable {
+        let columns = try wanted.map { t -> Int in
+            guard let q = times.firstIndex(of: t) else {
+                throw ValidationFailure("--times: \(String(format: "%g", t)) is not a scored time (scored: \(times.map { String(format: "%g", $0) }.joined(separator: ", ")))")
+            }
+            return q
+        }
+        func pick(_ g: [[[Double?]]]) -> [[[Double?]]] { g.map { $0.map { row in columns.map { row[$0] } } } }
+        return CrossTable(species: species, models: models, datasets: datasets, times: columns.map { times[$0] },
+                          pooled: pick(pooled), mean: pick(mean))
     }
 
     var json: [String: Any] {

@@ -95,6 +95,17 @@ final class CrossEvaluateTests: XCTestCase {
         let early = lines.firstIndex { $0.hasPrefix("**Species A, t = 0.5**") }!
         XCTAssertTrue(lines[early + 4].hasSuffix(" | - |"), lines[early + 4])
 
+        // --times: the same entries at the chosen times only.
+        let only = try launcher(["cross-evaluate"] + pairs + ["--times", "12", "--json"])
+        XCTAssertEqual(only.status, 0, only.standardError)
+        let restricted = try json(only.standardOutput)
+        XCTAssertEqual(restricted["times"] as? [Double], [12])
+        let restrictedPooled = restricted["pearson_pooled"] as! [[[NSNumber]]]
+        for i in 0..<2 { for j in 0..<2 { XCTAssertEqual(restrictedPooled[i][j], [pooled[i][j][1] as! NSNumber]) } }
+        let notScored = try launcher(["cross-evaluate"] + pairs + ["--times", "7"])
+        XCTAssertNotEqual(notScored.status, 0)
+        XCTAssertTrue(notScored.standardError.contains("--times: 7 is not a scored time"), notScored.standardError)
+
         let bad = try launcher(["cross-evaluate"] + pairs + ["--species", "C"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.standardError.contains("no species named 'C'"), bad.standardError)
