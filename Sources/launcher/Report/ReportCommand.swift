@@ -76,6 +76,9 @@ struct ReportCommand: RankCommand {
                            + "\(bundle.config.model.layers) layers, \(bundle.config.model.channels) channels, lmax \(bundle.config.model.lmax), "
                            + "positions \(bundle.config.model.positions), trained on species \(bundle.config.training.trainSpecies)"
                            + (metadata["train"].map { "; training data `\($0)`" } ?? "") + ".")
+            if let command = metadata["command"] as? [String] {
+                page.paragraph("Trained with `" + command.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ") + "`.")
+            }
             if let from = metadata["init_from"] as? String {
                 page.paragraph("Transfer learning: initialised from `\(from)`"
                                + ((metadata["freeze"] as? [String]).map { ", frozen: \($0.joined(separator: ","))" } ?? "") + ".")
