@@ -28,12 +28,18 @@ struct Launcher: ParsableCommand {
               evaluate   Pearson ρ and MSE of a trained model per species and time
               predict    a trained model's predictions to HDF5
               bench      speed of a training step (docs/benchmarks.md)
-
-            Not yet available: report, embed.
+              cross-evaluate  ρ of several models on several datasets (train × test temperature)
+              report     SVG figures and a Markdown/HTML page for a run directory
+              baselines  expert-feature baselines (IS energy, local density, ridge on descriptors)
+              embed      each particle's rotation-invariant features of every layer, to HDF5
+              probe      per-layer ρ of a ridge fit on those features (RUN_DIR/probe.json)
             """,
         version: equiGlassVersion,
         subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self,
                       TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self,
+        subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self,
+                      TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self,
+                      CrossEvaluateCommand.self, ReportCommand.self,
                       BaselinesCommand.self, EmbedCommand.self, ProbeCommand.self]
     )
 }

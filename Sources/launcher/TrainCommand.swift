@@ -38,6 +38,15 @@ struct TrainCommand: RankCommand {
             checkpoint exactly: the same parameters as an uninterrupted run, at any number of ranks \
             (and starts a new run when DIR holds no checkpoint).
 
+            Transfer learning (docs/transfer.md): --init-from CHECKPOINT starts a new run (fresh \
+            optimiser, step 0) from a trained model's parameters; the model configuration is the \
+            checkpoint's (a different one given here is an error naming the fields), and so are \
+            avg_neighbors and the extra scalars' standardisation; the targets are standardised on \
+            the new training data. --freeze encoder trains only the decoder; --freeze \
+            embedding,layer0 (block-name prefixes) freezes those blocks. Frozen parameters do not \
+            change at all. Both are recorded in DIR/transfer.json and the checkpoints' metadata; \
+            --resume keeps the freeze.
+
             Under MPI (mpirun -np P / srun -n P) the global batch is shared over the ranks and the \
             run is bitwise the same for any P (docs/distributed.md). SIGUSR1 or SIGTERM: a \
             checkpoint at the next step boundary, then exit status 75 (resubmit with --resume).
@@ -82,6 +91,12 @@ struct TrainCommand: RankCommand {
     @Flag(name: .long, help: "Continue from the newest checkpoint in --out (a new run if there is none).")
     var resume = false
 
+    @Option(name: .long, help: "Transfer learning: start a new run from this checkpoint (or run directory: its newest checkpoint).")
+    var initFrom: String?
+
+    @Option(name: .long, help: "Transfer learning: keep these parameter blocks fixed: 'encoder' (all but the decoder) or block-name prefixes, e.g. embedding,layer0,layer1.")
+    var freeze: String?
+
     @Option(name: .long, help: ArgumentHelp("Stop after this many steps, writing a checkpoint (for tests).", visibility: .hidden))
     var maxSteps: Int?
 
@@ -104,7 +119,7 @@ struct TrainCommand: RankCommand {
         try run.validate()
         var trainer = Trainer(world: world, trainPath: data, validationPath: validation, outDirectory: out, config: run,
                               resume: resume, commandLine: CommandLine.arguments, maxSteps: maxSteps,
-                              epochsOverride: epochs, reduction: mode)
+                              epochsOverride: epochs, reduction: mode, initFrom: initFrom, freeze: freeze)
         try trainer.run()
     }
 }

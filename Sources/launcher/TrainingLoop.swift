@@ -50,10 +50,12 @@ struct ModelBundle {
 /// Each rank scores its `EvaluationShard` (every snapshot exactly once over the ranks); the sums
 /// of each snapshot (Pearson sums Σx, Σy, Σx², Σy², Σxy, n per (species, time), per-snapshot ρ,
 /// squared errors, loss) are one row of a `SnapshotOrderedSum`, so the result is the same bits
-/// at any rank count. Collective: every rank calls it.
+/// at any rank count. Collective: every rank calls it. `observe`, if given, sees each snapshot
+/// this rank scores with its predictions `[N][T]` in physical units.
 func score(model: PropensityModel, parameters: [Float], normalization: Normalization, snapshots: [Int],
            read: (Int) throws -> PreparedSnapshot, shared: [(model: Int, data: Int)], trainSpecies: [Int],
-           world: Communicator) throws -> (metrics: PropensityMetrics, loss: Double) {
+           world: Communicator, observe: ((PreparedSnapshot, [Float]) -> Void)? = nil)
+    throws -> (metrics: PropensityMetrics, loss: Double) {
     let t = model.config.times.count, ts = shared.count, speciesCount = model.config.speciesCount
     let shard = EvaluationShard(snapshots: snapshots, rank: world.rank, size: world.size)
     let width = PropensityMetrics(species: speciesCount, times: ts).flat.count + 2
@@ -65,6 +67,7 @@ func score(model: PropensityModel, parameters: [Float], normalization: Normaliza
         var lossSum = 0.0, lossCount = 0.0
         let z = model.forward(parameters: parameters, input: p.input)
         let physical = normalization.physical(predictions: z, species: p.species, times: t)
+        observe?(p, physical)
         let standardTargets = normalization.standardize(targets: targets, species: p.species, times: t)
         var pred = [Float](repeating: 0, count: p.particleCount * ts), true_ = pred
         for i in 0..<p.particleCount {
@@ -141,6 +144,10 @@ struct Trainer {
     let epochsOverride: Int?
     /// How the gradients are summed over the ranks (exact by default).
     let reduction: GradientReductionMode
+    /// Transfer learning: a checkpoint (or run directory) whose parameters start this new run.
+    var initFrom: String? = nil
+    /// Transfer learning: the blocks kept fixed ("encoder" or block-name prefixes), see `FrozenBlocks`.
+    var freeze: String? = nil
 
     func log(_ line: String) { if world.isRoot { printNow(line) } }
 
@@ -150,6 +157,11 @@ struct Trainer {
         try world.barrier()
         let existing = Checkpoint.list(in: outDirectory)
         var start: Checkpoint? = nil
+        // Transfer learning: the source run, and the frozen items (recorded in the checkpoints'
+        // metadata, so that --resume freezes the same blocks).
+        var transfer: TransferStart? = nil
+        var initFromRecord: String? = nil
+        var freezeItems: [String]? = freeze.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         if resume, let last = existing.last {
             let c = try Checkpoint.read(path: last)
             let saved = try JSONDecoder().decode(RunConfig.self, from: Data(c.configJSON.utf8))
@@ -159,7 +171,22 @@ struct Trainer {
             config = saved
             if let epochsOverride { config.training.epochs = epochsOverride }  // may extend a run
             start = c
+            let metadata = (try? JSONSerialization.jsonObject(with: Data(c.metadataJSON.utf8))) as? [String: Any] ?? [:]
+            let savedFreeze = metadata["freeze"] as? [String]
+            if let freezeItems, freezeItems != (savedFreeze ?? []) {
+                throw ValidationFailure("--resume: --freeze \(freezeItems.joined(separator: ",")) differs from the run's "
+                                        + (savedFreeze.map { "--freeze \($0.joined(separator: ","))" } ?? "(no freeze)")
+                                        + " recorded in \(last)")
+            }
+            freezeItems = savedFreeze
+            initFromRecord = metadata["init_from"] as? String
             log("resuming from \(last): step \(c.step), epoch \(c.epoch + 1), batch \(c.batchInEpoch)")
+        } else if let initFrom, existing.isEmpty {
+            let source = try TransferStart(path: initFrom)
+            config.model = try source.modelConfig(requested: config.model)
+            transfer = source
+            initFromRecord = source.source.path
+            if resume { log("--resume: no checkpoint in \(outDirectory), starting a new run from \(source.source.path)") }
         } else if resume {
             log("--resume: no checkpoint in \(outDirectory), starting a new run")
         } else if !existing.isEmpty {
@@ -199,6 +226,9 @@ struct Trainer {
             avgNeighbors = c.avgNeighbors
             normalization = Normalization(targetMean: c.targetMean, targetStd: c.targetStd,
                                           scalarMean: c.scalarMean, scalarStd: c.scalarStd)
+        } else if let transfer {
+            avgNeighbors = transfer.source.checkpoint.avgNeighbors
+            normalization = transfer.normalization(newTargets: statistics.normalization)
         }
         train.normalization = normalization
         validation?.normalization = normalization
@@ -229,12 +259,30 @@ struct Trainer {
                 rng.spareNormal = c.rngState[4] == UInt64.max ? nil : Double(bitPattern: c.rngState[4])
             }
         }
+        if let transfer, start == nil {
+            parameters = transfer.source.parameters  // a new run: fresh optimiser, step 0
+            log("initialised from \(transfer.source.path) (step \(transfer.source.checkpoint.step)); "
+                + "targets standardised on the new training data")
+        }
+        var frozen: FrozenBlocks? = nil
+        if let freezeItems {
+            let f = try FrozenBlocks.resolve(items: freezeItems, layout: model.layout)
+            adam.trainable = f.trainable
+            frozen = f
+            log("frozen: \(f.items.joined(separator: ",")) (\(f.blocks.count) blocks, \(f.frozenCount) of "
+                + "\(parameters.count) parameters); training the other \(parameters.count - f.frozenCount)")
+        }
         try world.broadcast(&parameters, from: 0)
         log("model: \(parameters.count) parameters, \(mc.layers) layers, \(mc.channels) channels, lmax \(mc.lmax); "
             + "times \(mc.times); trained on species \(tc.trainSpecies.map { $0 < speciesNames.count ? speciesNames[$0] : "\($0)" }); "
             + "global batch \(tc.batchSize) over \(world.size) rank\(world.size == 1 ? "" : "s"), \(reduction.rawValue) gradient sum")
         if world.isRoot {
             try Data(config.json().utf8).write(to: URL(fileURLWithPath: outDirectory + "/config.json"))
+            if initFromRecord != nil || frozen != nil {  // also in every checkpoint's metadata
+                var fields = frozen?.metadata ?? [:]
+                fields["init_from"] = initFromRecord ?? NSNull()
+                try Data((jsonLine(fields) + "\n").utf8).write(to: URL(fileURLWithPath: outDirectory + "/transfer.json"))
+            }
         }
 
         let totalSteps = tc.epochs * schedule.stepsPerEpoch
@@ -249,8 +297,11 @@ struct Trainer {
         func saveCheckpoint() throws {
             guard world.isRoot else { return }
             let spare = rng.spareNormal.map { $0.bitPattern } ?? UInt64.max
-            let metadata = jsonLine(["train": trainPath, "validation": validationPath ?? NSNull(),
-                                     "command": commandLine, "species_names": speciesNames, "ranks": world.size])
+            var fields: [String: Any] = ["train": trainPath, "validation": validationPath ?? NSNull(),
+                                         "command": commandLine, "species_names": speciesNames, "ranks": world.size]
+            if let initFromRecord { fields["init_from"] = initFromRecord }
+            if let frozen { fields.merge(frozen.metadata) { $1 } }
+            let metadata = jsonLine(fields)
             let c = Checkpoint(parameters: parameters, adamM: adam.m, adamV: adam.v, step: adam.step, epoch: epoch,
                                batchInEpoch: batchInEpoch, rngState: [rng.state.0, rng.state.1, rng.state.2, rng.state.3, spare],
                                configJSON: config.json(), metadataJSON: metadata, avgNeighbors: avgNeighbors,
@@ -293,6 +344,9 @@ struct Trainer {
                                                        gradient: &gPred)
                     for i in snapshotGradient.indices { snapshotGradient[i] = 0 }
                     model.backward(parameters: parameters, input: p.input, gradPredictions: gPred, gradient: &snapshotGradient)
+                    if let frozen {  // frozen blocks: no gradient (and none all-reduced)
+                        for b in frozen.blocks { for i in b.range { snapshotGradient[i] = 0 } }
+                    }
                     reducer.add(snapshotGradient, snapshot: k)
                     let terms = PropensityLoss.termCount(species: p.species, trainSpecies: tc.trainSpecies, times: t)
                     losses.set(row: row, [loss, Double(terms)])

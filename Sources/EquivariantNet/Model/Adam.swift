@@ -19,6 +19,9 @@ public struct Adam: Sendable {
     public var v: [Float]
     /// Number of updates done so far.
     public var step: Int
+    /// Which parameters are trained (nil: all). A frozen parameter (false) is never changed and
+    /// its moments stay as they are, whatever its gradient (transfer learning: `--freeze`).
+    public var trainable: [Bool]? = nil
 
     public init(parameterCount: Int, config: TrainingConfig) {
         learningRate = config.learningRate
@@ -51,6 +54,9 @@ public struct Adam: Sendable {
     @discardableResult
     public mutating func update(parameters: inout [Float], gradient: inout [Float], totalSteps: Int) -> Report {
         precondition(parameters.count == m.count && gradient.count == m.count, "Adam: buffer sizes differ")
+        precondition(trainable == nil || trainable!.count == m.count, "Adam: mask size differs")
+        // Frozen parameters take no part in the update, nor in the norm that clipping uses.
+        if let trainable { for i in gradient.indices where !trainable[i] { gradient[i] = 0 } }
         let gnorm = Self.norm(gradient)
         var clipped = false
         if let maxNorm = gradientClip {
@@ -70,11 +76,13 @@ public struct Adam: Sendable {
         let stepSize = Float(lr / bias1)
         let sqrtBias2 = Float(bias2.squareRoot())
         let b1 = Float(beta1), b2 = Float(beta2), eps = Float(epsilon)
+        let mask = trainable ?? []
         parameters.withUnsafeMutableBufferPointer { p in
             gradient.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
                         for i in 0..<p.count {
+                            if !mask.isEmpty && !mask[i] { continue }
                             let gi = g[i]
                             m[i] = b1 * m[i] + (1 - b1) * gi
                             v[i] = b2 * v[i] + (1 - b2) * gi * gi

@@ -1,0 +1,274 @@
+import ArgumentParser
+import DistributedTraining
+import EquivariantNet
+import Foundation
+import GlassData
+
+/// `launcher report RUN_DIR`: SVG figures of a training run and a page that links them.
+struct ReportCommand: RankCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Figures of a training run (SVG) and a Markdown/HTML page linking them.",
+        discussion: """
+            Writes to --out (default RUN_DIR/report): report.md and report.html, and
+              learning-curves.svg   training and validation loss per epoch (RUN_DIR/metrics.jsonl)
+              validation-rho.svg    validation ρ (pooled, --species) per epoch, one line per time
+              rho-vs-time.svg       ρ against time, pooled and mean of the per-snapshot ρ, per species,
+                                    of the newest checkpoint on --data (default: the run's validation file)
+              scatter-tau-alpha.svg predicted against true propensity (--species) at the time closest to τα
+              probe.svg             per-layer ρ of a linear probe on the embeddings (RUN_DIR/probe.json,
+                                    written by `launcher probe`)
+            A figure whose input is missing is left out and the page says what would make it.
+            """)
+
+    @Argument(help: "The run directory (metrics.jsonl, checkpoints).")
+    var run: String
+
+    @Option(name: .long, help: "Snapshot file with propensity to evaluate on (default: the run's validation file).")
+    var data: String?
+
+    @Option(name: .long, help: "Output directory (default: RUN_DIR/report).")
+    var out: String?
+
+    @Option(name: .long, help: "τα: the scatter plot uses the scored time closest to it.")
+    var tauAlpha: Double = 12
+
+    @Option(name: .long, help: "Species of the learning curves, the scatter plot and the probe (a name of species_names).")
+    var species = "A"
+
+    @Option(name: .long, help: "Threads per rank (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1).")
+    var threads: Int?
+
+    mutating func run(on world: Communicator) throws {
+        configureThreads(threads)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: run, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationFailure("\(run) is not a run directory (launcher train --out DIR writes one)")
+        }
+        let outDirectory = out ?? (run + "/report")
+        var page = ReportPage(title: "EquiGlass run \(run)")
+
+        // The newest checkpoint, and the data it is scored on.
+        let bundle: ModelBundle? = Checkpoint.list(in: run).isEmpty ? nil : try ModelBundle.load(run)
+        let metadata = bundle.flatMap { try? JSONSerialization.jsonObject(with: Data($0.checkpoint.metadataJSON.utf8)) } as? [String: Any] ?? [:]
+        let dataPath = data ?? (metadata["validation"] as? String)
+        if let dataPath, data == nil, !FileManager.default.fileExists(atPath: dataPath) {
+            throw ValidationFailure("the run's validation file \(dataPath) (recorded in its checkpoint) does not exist here; pass --data FILE")
+        }
+        var evaluation: Evaluation? = nil
+        // The scatter plot needs every particle's prediction: on one rank, those of the
+        // evaluation; on several, rank 0 computes them again (`propensities`).
+        var observed: [Int: ObservedSnapshot] = [:]
+        if let bundle, let dataPath {
+            evaluation = try evaluate(bundle, on: dataPath, world: world, observe: world.size > 1 ? nil : { p, z in
+                observed[p.index] = ObservedSnapshot(species: p.species, targets: p.targets!, predictions: z)
+            })
+        }
+        guard world.isRoot else { return }
+        try FileManager.default.createDirectory(atPath: outDirectory, withIntermediateDirectories: true)
+        func figure(_ name: String, _ plot: SVGPlot) throws -> String {
+            try plot.write(to: outDirectory + "/" + name)
+            return name
+        }
+
+        if let bundle {
+            page.paragraph("Model: `\(bundle.path)` (step \(bundle.checkpoint.step), epoch \(bundle.checkpoint.epoch)); "
+                           + "\(bundle.config.model.layers) layers, \(bundle.config.model.channels) channels, lmax \(bundle.config.model.lmax), "
+                           + "positions \(bundle.config.model.positions), trained on species \(bundle.config.training.trainSpecies)"
+                           + (metadata["train"].map { "; training data `\($0)`" } ?? "") + ".")
+            if let command = metadata["command"] as? [String] {
+                page.paragraph("Trained with `" + command.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ") + "`.")
+            }
+            if let from = metadata["init_from"] as? String {
+                page.paragraph("Transfer learning: initialised from `\(from)`"
+                               + ((metadata["freeze"] as? [String]).map { ", frozen: \($0.joined(separator: ","))" } ?? "") + ".")
+            }
+        } else {
+            page.paragraph("No checkpoint in `\(run)`: only the learning curves are shown.")
+        }
+
+        // Learning curves from metrics.jsonl.
+        page.heading("Learning curves")
+        let history = try TrainingHistory(path: run + "/metrics.jsonl")
+        if let history, !history.epochs.isEmpty {
+            var loss = SVGPlot(title: "Loss per epoch", xLabel: "epoch", yLabel: "loss (standardised targets)")
+            loss.series.append(.init(name: "training", x: history.epochs, y: history.trainLoss))
+            if history.validationLoss.contains(where: { $0.isFinite }) {
+                loss.series.append(.init(name: "validation", x: history.epochs, y: history.validationLoss))
+            }
+            page.image(try figure("learning-curves.svg", loss), alt: "training and validation loss per epoch")
+            let curves = history.validationRho(species: species)
+            if !curves.isEmpty {
+                var rho = SVGPlot(title: "Validation ρ (species \(species), pooled) per epoch", xLabel: "epoch", yLabel: "Pearson ρ")
+                for (t, values) in curves { rho.series.append(.init(name: "t = \(String(format: "%g", t))", x: history.epochs, y: values)) }
+                page.image(try figure("validation-rho.svg", rho), alt: "validation rho per epoch")
+            } else {
+                page.paragraph("No validation scores in metrics.jsonl (train with --validation FILE).")
+            }
+        } else {
+            page.paragraph("No `metrics.jsonl` lines in `\(run)` yet (one is written per epoch).")
+        }
+
+        // ρ against time, per species.
+        page.heading("Correlation against time")
+        if let bundle, let evaluation, let dataPath {
+            let m = evaluation.metrics
+            var plot = SVGPlot(title: "Pearson ρ against time on \(URL(fileURLWithPath: dataPath).lastPathComponent)",
+                               xLabel: "t", yLabel: "Pearson ρ", xScale: .log)
+            var header = ["t"], rows = evaluation.times.map { [String(format: "%g", $0)] }
+            for s in 0..<m.species where m.count(species: s) > 0 {
+                let name = s < evaluation.speciesNames.count ? evaluation.speciesNames[s] : "species \(s)"
+                let pooled = evaluation.times.indices.map { m.pearsonPooled(species: s, time: $0) }
+                let mean = evaluation.times.indices.map { m.pearsonMean(species: s, time: $0) }
+                // One colour per species: pooled solid, per-snapshot mean dashed.
+                let color = SVGPlot.palette[s % SVGPlot.palette.count]
+                plot.series.append(.init(name: "\(name) pooled", x: evaluation.times, y: pooled, color: color))
+                plot.series.append(.init(name: "\(name) per-snapshot mean", x: evaluation.times, y: mean, dashed: true, radius: 2,
+                                         color: color))
+                header.append("ρ_\(name) pooled (per-snapshot mean)")
+                for q in rows.indices { rows[q].append(String(format: "%.3f (%.3f)", pooled[q], mean[q])) }
+            }
+            page.paragraph("Newest checkpoint on `\(dataPath)` (\(m.snapshots) snapshots), as `launcher evaluate` scores it.")
+            page.image(try figure("rho-vs-time.svg", plot), alt: "rho against time per species")
+            page.table(header: header, rows: rows)
+
+            // Predicted against true at the scored time closest to τα.
+            let speciesIndex = try evaluation.speciesIndex(species, file: dataPath)
+            let q = evaluation.times.indices.min { abs(evaluation.times[$0] - tauAlpha) < abs(evaluation.times[$1] - tauAlpha) }!
+            let time = evaluation.times[q]
+            let column = bundle.config.model.times.firstIndex(of: time)!
+            let snapshots = observed.isEmpty ? try Self.predictions(bundle, dataPath: dataPath)
+                                             : observed.keys.sorted().map { observed[$0]! }
+            let (truth, predicted) = Self.propensities(snapshots, species: speciesIndex, timeColumn: column,
+                                                       times: bundle.config.model.times.count)
+            let rho = m.pearsonPooled(species: speciesIndex, time: q)
+            var scatter = SVGPlot(title: "Species \(species) at t = \(String(format: "%g", time)) (≈ τα): ρ = \(String(format: "%.3f", rho))",
+                                  xLabel: "true propensity", yLabel: "predicted propensity")
+            scatter.series.append(.init(name: "\(truth.count) particles", x: truth, y: predicted, style: .points, radius: 1.6, opacity: 0.45))
+            scatter.diagonal = true
+            page.heading("Predicted against true propensity at τα")
+            page.image(try figure("scatter-tau-alpha.svg", scatter), alt: "predicted against true propensity")
+            page.paragraph("Every particle of species \(species) in `\(dataPath)`, t = \(String(format: "%g", time)) "
+                           + "(the scored time closest to τα = \(String(format: "%g", tauAlpha))); dashed: y = x.")
+        } else {
+            page.paragraph(bundle == nil ? "No checkpoint to evaluate."
+                           : "No data to evaluate on: the run has no validation file; pass --data FILE.")
+        }
+
+        // The linear probe per layer.
+        page.heading("Linear probe of the embeddings per layer")
+        let probePath = run + "/probe.json"
+        if FileManager.default.fileExists(atPath: probePath) {
+            let probe = try ProbeResult(path: probePath)
+            var plot = SVGPlot(title: "Linear probe per layer (species \(probe.species))", xLabel: "layer (0 = embedding)",
+                               yLabel: "Pearson ρ")
+            for (q, t) in probe.times.enumerated() {
+                plot.series.append(.init(name: "t = \(String(format: "%g", t))", x: probe.layers.map(Double.init),
+                                         y: probe.pearson.map { $0[q] }))
+            }
+            page.image(try figure("probe.svg", plot), alt: "linear probe rho per layer")
+            page.paragraph("ρ of a linear fit of the propensity on each layer's rotation-invariant features (`\(probePath)`).")
+        } else {
+            page.paragraph("No `probe.json` in `\(run)`: `launcher probe` writes it (per-layer ρ of a linear fit on the embeddings).")
+        }
+
+        try page.write(directory: outDirectory)
+        printNow("wrote \(outDirectory)/report.md, report.html and \(page.images.count) figures")
+    }
+
+    /// Every snapshot of `dataPath` with the model's predictions, in file order.
+    static func predictions(_ bundle: ModelBundle, dataPath: String) throws -> [ObservedSnapshot] {
+        let preparer = SnapshotPreparer(config: bundle.config.model)
+        let file = try preparer.open(dataPath, needTargets: true, needAllTimes: false)
+        return try (0..<file.snapshotCount).map { k in
+            let p = preparer.standardize(try preparer.prepare(file, snapshot: k), bundle.normalization)
+            return ObservedSnapshot(species: p.species, targets: p.targets!, predictions: bundle.predict(p))
+        }
+    }
+
+    /// True and predicted propensity of every particle of `species` at model time `timeColumn`,
+    /// in file order (snapshot, then particle).
+    static func propensities(_ snapshots: [ObservedSnapshot], species: Int, timeColumn: Int, times t: Int) -> ([Double], [Double]) {
+        var truth: [Double] = [], predicted: [Double] = []
+        for s in snapshots {
+            for i in s.species.indices where Int(s.species[i]) == species {
+                truth.append(Double(s.targets[i * t + timeColumn]))
+                predicted.append(Double(s.predictions[i * t + timeColumn]))
+            }
+        }
+        return (truth, predicted)
+    }
+}
+
+/// One scored snapshot: species, targets and predictions `[N][T]` (physical units, model times).
+struct ObservedSnapshot {
+    let species: [Int32]
+    let targets: [Float]
+    let predictions: [Float]
+}
+
+/// The per-epoch lines of a run's metrics.jsonl.
+struct TrainingHistory {
+    var epochs: [Double] = []
+    var trainLoss: [Double] = []
+    var validationLoss: [Double] = []
+    /// Per epoch: the validation block (times, species → scores), if any.
+    var validation: [[String: Any]?] = []
+
+    /// nil when the file does not exist; an unreadable line is an error naming it.
+    init?(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let epoch = (object["epoch"] as? NSNumber)?.doubleValue else {
+                throw ValidationFailure("\(path), line \(n + 1): not a metrics line")
+            }
+            epochs.append(epoch)
+            trainLoss.append((object["train_loss"] as? NSNumber)?.doubleValue ?? .nan)
+            let v = object["validation"] as? [String: Any]
+            validationLoss.append((v?["loss"] as? NSNumber)?.doubleValue ?? .nan)
+            validation.append(v)
+        }
+    }
+
+    /// Pooled validation ρ of `species` per epoch, for each validation time (in order of first appearance).
+    func validationRho(species: String) -> [(time: Double, values: [Double])] {
+        var times: [Double] = []
+        for v in validation { for t in (v?["times"] as? [NSNumber] ?? []).map(\.doubleValue) where !times.contains(t) { times.append(t) } }
+        return times.map { t in
+            (t, validation.map { v -> Double in
+                guard let v, let ts = (v["times"] as? [NSNumber])?.map(\.doubleValue), let q = ts.firstIndex(of: t),
+                      let s = (v["species"] as? [String: Any])?[species] as? [String: Any],
+                      let pooled = s["pearson_pooled"] as? [Any], q < pooled.count else { return .nan }
+                return (pooled[q] as? NSNumber)?.doubleValue ?? .nan
+            })
+        }
+    }
+}
+
+/// RUN_DIR/probe.json, as `launcher probe` writes it:
+/// {"times": [...], "species": "A", "layers": [0, 1, ..., K], "pearson": [[ρ per time] per layer]}.
+struct ProbeResult {
+    let times: [Double]
+    let species: String
+    let layers: [Int]
+    let pearson: [[Double]]
+
+    init(path: String) throws {
+        func fail(_ problem: String) -> ValidationFailure { ValidationFailure("\(path): \(problem)") }
+        guard let data = FileManager.default.contents(atPath: path),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw fail("not a JSON object") }
+        guard let times = (object["times"] as? [NSNumber])?.map(\.doubleValue),
+              let layers = (object["layers"] as? [NSNumber])?.map(\.intValue),
+              let rows = object["pearson"] as? [[Any]] else {
+            throw fail("needs \"times\", \"layers\" and \"pearson\"")
+        }
+        guard rows.count == layers.count, rows.allSatisfy({ $0.count == times.count }) else {
+            throw fail("\"pearson\" must hold one row of \(times.count) values per layer (\(layers.count) layers)")
+        }
+        self.times = times
+        self.layers = layers
+        self.species = object["species"] as? String ?? "A"
+        self.pearson = rows.map { $0.map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
+    }
+}
