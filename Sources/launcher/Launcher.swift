@@ -37,8 +37,6 @@ struct Launcher: ParsableCommand {
         version: equiGlassVersion,
         subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self,
                       TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self,
-        subcommands: [VersionCommand.self, SelfTestCommand.self, Inspect.self, Import.self,
-                      TrainCommand.self, EvaluateCommand.self, PredictCommand.self, BenchCommand.self,
                       CrossEvaluateCommand.self, ReportCommand.self,
                       BaselinesCommand.self, EmbedCommand.self, ProbeCommand.self]
     )
