@@ -45,7 +45,9 @@ struct EvaluateCommand: RankCommand {
         }
         for s in 0..<metrics.species where metrics.count(species: s) > 0 {
             let name = s < names.count ? names[s] : "species \(s)"
-            printNow("species \(name) (\(metrics.count(species: s)) particles)")
+            // A species outside `trainSpecies` is read by heads that never saw a target.
+            let untrained = bundle.config.training.trainSpecies.contains(s) ? "" : "; not in the loss: untrained heads"
+            printNow("species \(name) (\(metrics.count(species: s)) particles\(untrained))")
             printNow("      time   ρ pooled   ρ mean/snapshot        MSE")
             for (q, time) in evaluation.times.enumerated() {
                 printNow(String(format: "%10g %10.4f %17.4f %10.4g", time, metrics.pearsonPooled(species: s, time: q),
