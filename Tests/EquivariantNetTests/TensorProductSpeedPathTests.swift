@@ -80,26 +80,45 @@ final class TensorProductSpeedPathTests: XCTestCase {
         maxAbsDiff(toDouble(a), toDouble(b)) / max(1e-30, maxAbs(toDouble(b)))
     }
 
-    /// The regrouped plan holds exactly the couplings (every term once), for the model's sizes.
+    /// Both regrouped plans hold exactly the couplings (every term once), for the model's sizes.
     func testPlanRegroupsEveryCoupling() {
         for inputLmax in [0, 3] {
             let tp = TensorProductUVU(channels: 8, inputLmax: inputLmax, shLmax: 3, outputLmax: 3)
+            let original = tp.couplings.map { "\($0.outputOffset) \($0.weightOffset) \($0.featureOffset) \($0.shIndex) \($0.value)" }
+            // Forward plan: rebuild (output, weight, feature, harmonic, value) and compare as multisets.
             let plan = tp.contraction
             XCTAssertEqual(plan.termCount, tp.couplings.count)
-            // Rebuild (output, weight, feature, harmonic, value) from the plan and compare as multisets.
+            XCTAssertEqual(plan.pairCount + plan.extraCount, plan.termCount)
+            var extras: [Int: [(Int32, Float)]] = [:]
+            for x in 0..<plan.extraCount { extras[Int(plan.extraPair[x]), default: []].append((plan.extraHarmonic[x], plan.extraValue[x])) }
             var fromPlan: [String] = []
             for r in 0..<plan.rowCount {
-                for k in Int(plan.rowStarts[r])..<Int(plan.rowStarts[r + 1]) {
-                    for t in Int(plan.termStarts[k])..<Int(plan.termStarts[k + 1]) {
-                        fromPlan.append("\(plan.rowOutput[r]) \(plan.rowWeight[r]) \(plan.pairFeature[k]) \(plan.termHarmonic[t]) \(plan.termValue[t])")
+                let row = plan.rows + 4 * r
+                for k in Int(row[0])..<Int(row[1]) {
+                    for (harmonic, value) in [(plan.pairHarmonic[k], plan.pairValue[k])] + (extras[k] ?? []) {
+                        fromPlan.append("\(row[2]) \(row[3]) \(plan.pairFeature[k]) \(harmonic) \(value)")
                     }
                 }
             }
-            let original = tp.couplings.map { "\($0.outputOffset) \($0.weightOffset) \($0.featureOffset) \($0.shIndex) \($0.value)" }
             XCTAssertEqual(fromPlan.sorted(), original.sorted())
+            // Backward plan: the same, walking paths, rows, pairs (m2) and terms (m1).
+            let sp = tp.senderContraction
+            var fromSenderPlan: [String] = []
+            for p in 0..<sp.pathCount {
+                for r in Int(sp.pathRows[p])..<Int(sp.pathRows[p + 1]) {
+                    for k in Int(sp.rowPairs[r])..<Int(sp.rowPairs[r + 1]) {
+                        for t in Int(sp.pairTerms[k])..<Int(sp.pairTerms[k + 1]) {
+                            fromSenderPlan.append("\(sp.rowOutput[r]) \(p * 8) \(sp.termFeature[t]) \(sp.pairHarmonic[k]) \(sp.termValue[t])")
+                        }
+                    }
+                }
+            }
+            XCTAssertEqual(fromSenderPlan.sorted(), original.sorted())
             if inputLmax == 3 {
-                print("uvu plan, l ≤ 3: \(plan.termCount) couplings, \(plan.pairCount) (path, m1, m3) pairs, \(plan.rowCount) (path, m3) rows")
+                print("uvu plan, l ≤ 3: \(plan.termCount) couplings, \(plan.pairCount) (path, m3, m1) pairs, "
+                      + "\(sp.pairCount) (path, m3, m2) pairs, \(plan.rowCount) (path, m3) rows")
                 XCTAssertEqual(plan.rowCount, tp.paths.reduce(0) { $0 + 2 * $1.l3 + 1 })
+                XCTAssertEqual(sp.rowCount, plan.rowCount)
             }
         }
     }
