@@ -170,18 +170,16 @@ extension TensorProductUVU {
                     let bySender = bySenderBuffer.baseAddress ?? UnsafePointer(bitPattern: 8)!
                     let receiverOf = receiverOfBuffer.baseAddress ?? UnsafePointer(bitPattern: 8)!
                     ParallelFor.ranges(nodeCount, threads: threads, weights: senderOffsets) { nodes in
-                        let b = UnsafeMutablePointer<Float>.allocate(capacity: plan.pairCount * c)
-                        let gb = UnsafeMutablePointer<Float>.allocate(capacity: plan.pairCount * c)
-                        let yb = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: dY)
-                        let gyAcc = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: dY)
-                        defer { b.deallocate(); gb.deallocate(); yb.deallocate(); gyAcc.deallocate() }
+                        let scratch = SenderBackwardScratch(pairCount: plan.pairCount, channels: c, harmonicCount: dY,
+                                                            zeroCount: max(dOut, wE))
+                        defer { scratch.deallocate() }
                         for j in nodes {
                             let first = senderOffsets[j], last = senderOffsets[j + 1]
                             if first == last { continue }
                             Self.senderBackward(
                                 plan: plan, channels: c, h: h + j * dIn, y: y, w: w, gradOutput: gradOutput,
                                 edges: bySender + first, count: last - first, receiverOf: receiverOf,
-                                dOut: dOut, dY: dY, wE: wE, scale: scale, b: b, gb: gb, yb: yb, gyAcc: gyAcc,
+                                dOut: dOut, dY: dY, wE: wE, scale: scale, scratch: scratch,
                                 gradFeatures: gradFeatures + j * dIn, gradY: gradSphericalHarmonics,
                                 gradW: gradEdgeWeights)
                         }
@@ -193,20 +191,21 @@ extension TensorProductUVU {
 
     /// The backward of one sender j (features `h` = h_j, its `count` edges `edges[0 ..< count]`):
     /// B_j, then edge by edge ∂L/∂w_e, ∂L/∂Y_e and ∂L/∂B_j, then ∂L/∂h_j += Cᵀ ∂L/∂B_j.
-    /// `b`, `gb` (pairCount · C floats), `yb`, `gyAcc` (dY vectors) are the thread's scratch.
+    /// `scratch` is the thread's.
     @inline(__always)
     static func senderBackward(
         plan: SenderContractionPlan, channels c: Int, h: UnsafePointer<Float>, y: UnsafePointer<Float>,
         w: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, edges: UnsafePointer<Int>, count: Int,
         receiverOf: UnsafePointer<Int>, dOut: Int, dY: Int, wE: Int, scale: Float,
-        b: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>,
-        yb: UnsafeMutablePointer<SIMD8<Float>>, gyAcc: UnsafeMutablePointer<SIMD8<Float>>,
+        scratch: SenderBackwardScratch,
         gradFeatures gh: UnsafeMutablePointer<Float>, gradY: UnsafeMutablePointer<Float>?,
         gradW: UnsafeMutablePointer<Float>?
     ) {
         let (pathRows, rowPairs, rowOutput, pairHarmonic) = (plan.pathRows, plan.rowPairs, plan.rowOutput, plan.pairHarmonic)
         let (pairTerms, termFeature, termValue) = (plan.pairTerms, plan.termFeature, plan.termValue)
         let pairCount = plan.pairCount, pathCount = plan.pathCount
+        let (b, gb, yb, gyAcc, zeros) = (scratch.b, scratch.gb, scratch.yb, scratch.gyAcc, UnsafePointer(scratch.zeros))
+        let (eq, geq, weq) = (scratch.edges, scratch.gradOutputs, scratch.weights)
         // B_j, and ∂L/∂B_j = 0.
         for k in 0..<pairCount {
             let t0 = Int(pairTerms[k]), t1 = Int(pairTerms[k &+ 1])
@@ -219,43 +218,77 @@ extension TensorProductUVU {
                 u &+= 8
             }
         }
-        // Edge by edge, in increasing edge order. The pair loop is written once per combination
-        // of requested outputs (`wantY` a constant after inlining: no test in the inner loop).
+        // Four edges at a time, in increasing edge order (the last group padded with edges of
+        // zero harmonics, weights and ∂L/∂m, which add exact zeros), 4 channels per SSE
+        // register: B_j[k] and ∂L/∂B_j[k] are loaded and stored once for the four edges, and
+        // every operand of the pair loop stays in a register. The pair loop is written once per
+        // combination of requested outputs (`wantY` a constant after inlining).
         @inline(__always) func edgeLoop(wantY: Bool) {
-            for n in 0..<count {
-                let e = edges[n]
-                let ge = gradOutput + receiverOf[e] &* dOut, we = w + e &* wE, ye = y + e &* dY
-                for m in 0..<dY { yb[m] = SIMD8(repeating: scale * ye[m]) }
-                if wantY { for m in 0..<dY { gyAcc[m] = SIMD8() } }
+            var n = 0
+            while n < count {
+                let live = min(4, count &- n)
+                for q in 0..<4 {
+                    if q < live {
+                        let e = edges[n &+ q]
+                        eq[q] = e
+                        geq[q] = gradOutput + receiverOf[e] &* dOut
+                        weq[q] = w + e &* wE
+                        let ye = y + e &* dY
+                        for m in 0..<dY { yb[4 &* m &+ q] = SIMD4(repeating: scale * ye[m]) }
+                    } else {
+                        geq[q] = zeros
+                        weq[q] = zeros
+                        for m in 0..<dY { yb[4 &* m &+ q] = SIMD4() }
+                    }
+                }
+                if wantY { gyAcc.update(repeating: SIMD4(), count: 4 * dY) }
+                let (ge0, ge1, ge2, ge3) = (geq[0], geq[1], geq[2], geq[3])
+                let (we0, we1, we2, we3) = (weq[0], weq[1], weq[2], weq[3])
                 var u = 0
-                while u < c {  // 8 channels at a time: once for C = 8
+                while u < c {  // 4 channels at a time
                     for p in 0..<pathCount {
-                        let wp = load8(we + (p &* c &+ u))
-                        var gw = SIMD8<Float>()
+                        let wOffset = p &* c &+ u
+                        let w0 = load4(we0 + wOffset), w1 = load4(we1 + wOffset)
+                        let w2 = load4(we2 + wOffset), w3 = load4(we3 + wOffset)
+                        var gw0 = SIMD4<Float>(), gw1 = SIMD4<Float>(), gw2 = SIMD4<Float>(), gw3 = SIMD4<Float>()
                         for r in Int(pathRows[p])..<Int(pathRows[p &+ 1]) {
-                            let g8 = load8(ge + (Int(rowOutput[r]) &+ u))
-                            let wg = wp * g8
-                            var t = SIMD8<Float>()
+                            let gOffset = Int(rowOutput[r]) &+ u
+                            let g0 = load4(ge0 + gOffset), g1 = load4(ge1 + gOffset)
+                            let g2 = load4(ge2 + gOffset), g3 = load4(ge3 + gOffset)
+                            let wg0 = w0 * g0, wg1 = w1 * g1, wg2 = w2 * g2, wg3 = w3 * g3
+                            var t0 = SIMD4<Float>(), t1 = SIMD4<Float>(), t2 = SIMD4<Float>(), t3 = SIMD4<Float>()
                             var k = Int(rowPairs[r])
                             let k1 = Int(rowPairs[r &+ 1])
                             while k < k1 {
                                 let m = Int(pairHarmonic[k])
-                                let yk = yb[m], bk = b + (k &* c &+ u), gk = gb + (k &* c &+ u)
-                                let b8 = load8(bk)
-                                t += yk * b8
-                                store8(load8(gk) + yk * wg, gk)
-                                if wantY { gyAcc[m] += wg * b8 }
+                                let yk = yb + 4 &* m, bk = b + (k &* c &+ u), gk = gb + (k &* c &+ u)
+                                let b4 = load4(bk)
+                                let y0 = yk[0], y1 = yk[1], y2 = yk[2], y3 = yk[3]
+                                t0 += y0 * b4; t1 += y1 * b4; t2 += y2 * b4; t3 += y3 * b4
+                                store4(load4(gk) + y0 * wg0 + y1 * wg1 + y2 * wg2 + y3 * wg3, gk)
+                                if wantY {
+                                    let gy = gyAcc + 4 &* m
+                                    gy[0] += wg0 * b4; gy[1] += wg1 * b4; gy[2] += wg2 * b4; gy[3] += wg3 * b4
+                                }
                                 k &+= 1
                             }
-                            gw += g8 * t
+                            gw0 += g0 * t0; gw1 += g1 * t1; gw2 += g2 * t2; gw3 += g3 * t3
                         }
-                        if let gradW { store8(gw, gradW + (e &* wE &+ p &* c &+ u)) }
+                        if let gradW {
+                            store4(gw0, gradW + (eq[0] &* wE &+ wOffset))
+                            if live > 1 { store4(gw1, gradW + (eq[1] &* wE &+ wOffset)) }
+                            if live > 2 { store4(gw2, gradW + (eq[2] &* wE &+ wOffset)) }
+                            if live > 3 { store4(gw3, gradW + (eq[3] &* wE &+ wOffset)) }
+                        }
                     }
-                    u &+= 8
+                    u &+= 4
                 }
                 if wantY, let gradY {
-                    for m in 0..<dY { gradY[e &* dY &+ m] = scale * gyAcc[m].sum() }
+                    for q in 0..<live {
+                        for m in 0..<dY { gradY[eq[q] &* dY &+ m] = scale * gyAcc[4 &* m &+ q].sum() }
+                    }
                 }
+                n &+= 4
             }
         }
         if gradY != nil { edgeLoop(wantY: true) } else { edgeLoop(wantY: false) }
@@ -272,5 +305,35 @@ extension TensorProductUVU {
                 u &+= 8
             }
         }
+    }
+}
+
+/// One thread's scratch for the sender-grouped backward.
+struct SenderBackwardScratch {
+    /// B_j and ∂L/∂B_j, `[pairCount][C]` each.
+    let b: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>
+    /// scale · Y_e[m] of the four edges of a group, broadcast: `yb[4m + q]` for edge q; and
+    /// their ∂L/∂Y sums per lane, same layout.
+    let yb: UnsafeMutablePointer<SIMD4<Float>>, gyAcc: UnsafeMutablePointer<SIMD4<Float>>
+    /// The group's edges, their ∂L/∂m rows and weights (`zeros` for padding).
+    let edges: UnsafeMutablePointer<Int>
+    let gradOutputs: UnsafeMutablePointer<UnsafePointer<Float>>, weights: UnsafeMutablePointer<UnsafePointer<Float>>
+    let zeros: UnsafeMutablePointer<Float>
+
+    init(pairCount: Int, channels c: Int, harmonicCount dY: Int, zeroCount: Int) {
+        b = .allocate(capacity: pairCount * c)
+        gb = .allocate(capacity: pairCount * c)
+        yb = .allocate(capacity: 4 * dY)
+        gyAcc = .allocate(capacity: 4 * dY)
+        edges = .allocate(capacity: 4)
+        gradOutputs = .allocate(capacity: 4)
+        weights = .allocate(capacity: 4)
+        zeros = .allocate(capacity: zeroCount)
+        zeros.initialize(repeating: 0, count: zeroCount)
+    }
+
+    func deallocate() {
+        b.deallocate(); gb.deallocate(); yb.deallocate(); gyAcc.deallocate()
+        edges.deallocate(); gradOutputs.deallocate(); weights.deallocate(); zeros.deallocate()
     }
 }
