@@ -181,6 +181,28 @@ final class TensorProductSpeedPathTests: XCTestCase {
         }
     }
 
+    /// The backward overload taking a prebuilt `SenderIndex` (one index reused for two sets of
+    /// inputs, as the layers of a network reuse it) equals the overload that builds its own,
+    /// bitwise, and the reference loops to rounding.
+    func testBackwardWithPrebuiltSenderIndex() {
+        var rng = RandomSource(seed: 26)
+        let tp = TensorProductUVU(channels: 8, inputLmax: 3, shLmax: 3, outputLmax: 3)
+        let graph = randomGraph(nodes: 19, maxDegree: 14, rng: &rng)
+        let index = SenderIndex(receiverOffsets: graph.offsets, senders: graph.senders, nodeCount: graph.nodeCount)
+        for _ in 0..<2 {
+            let x = inputs(tp, graph, rng: &rng)
+            let start = rng.normalFloats(x.h.count)
+            var r = Gradients(h: start, y: [Float](repeating: .nan, count: x.y.count), w: [Float](repeating: .nan, count: x.w.count))
+            tp.backward(features: x.h, sphericalHarmonics: x.y, edgeWeights: x.w, senderIndex: index, scale: 0.4,
+                        gradOutput: x.g, gradFeatures: &r.h, gradSphericalHarmonics: &r.y, gradEdgeWeights: &r.w, threads: 2)
+            XCTAssertEqual(r, backward(tp, x, graph, scale: 0.4, start: start, threads: 1))
+            let reference = backward(tp, x, graph, scale: 0.4, start: start, threads: nil)
+            for (a, b) in [(r.h, reference.h), (r.y, reference.y), (r.w, reference.w)] {
+                XCTAssertLessThan(relativeDifference(a, b), 2e-6)
+            }
+        }
+    }
+
     /// `ParallelFor.ranges` covers every index exactly once, for any thread count, with and without
     /// edge weights.
     func testParallelRangesCoverEachIndexOnce() {
