@@ -11,7 +11,7 @@
 ///
 /// Sizes for C channels, l ≤ 3 everywhere: 611 terms, 541 pairs, 156 rows — per channel, 541
 /// multiply-adds plus 156 weight products per edge instead of 611 three-operand couplings, and
-/// the 611 harmonic products are done once per edge, not once per channel. 470 pairs have one
+/// the 611 harmonic products are done once per edge, not once per channel. 471 pairs have one
 /// term, the rest two; a pair's first term is stored with the pair (`pairHarmonic`,
 /// `pairValue`), the 70 second terms in a short list (`extra…`), so the contraction is two
 /// straight loops with no per-pair inner loop.
