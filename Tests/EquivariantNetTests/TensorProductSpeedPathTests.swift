@@ -181,15 +181,15 @@ final class TensorProductSpeedPathTests: XCTestCase {
         }
     }
 
-    /// The backward overload taking a prebuilt `SenderIndex` (one index reused for two sets of
+    /// The backward overload taking a prebuilt `SenderIndex` (one index reused for three sets of
     /// inputs, as the layers of a network reuse it) equals the overload that builds its own,
     /// bitwise, and the reference loops to rounding.
     func testBackwardWithPrebuiltSenderIndex() {
         var rng = RandomSource(seed: 26)
-        let tp = TensorProductUVU(channels: 8, inputLmax: 3, shLmax: 3, outputLmax: 3)
         let graph = randomGraph(nodes: 19, maxDegree: 14, rng: &rng)
         let index = SenderIndex(receiverOffsets: graph.offsets, senders: graph.senders, nodeCount: graph.nodeCount)
-        for _ in 0..<2 {
+        // C = 4 (not a multiple of 8) takes the reference loops through the same overload.
+        for tp in [8, 8, 4].map({ TensorProductUVU(channels: $0, inputLmax: 3, shLmax: 3, outputLmax: 3) }) {
             let x = inputs(tp, graph, rng: &rng)
             let start = rng.normalFloats(x.h.count)
             var r = Gradients(h: start, y: [Float](repeating: .nan, count: x.y.count), w: [Float](repeating: .nan, count: x.w.count))

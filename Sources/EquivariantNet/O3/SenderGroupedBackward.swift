@@ -159,7 +159,19 @@ extension TensorProductUVU {
         gradEdgeWeights: UnsafeMutablePointer<Float>?,
         threads: Int = ParallelFor.threadCount
     ) {
-        precondition(channels % 8 == 0, "TensorProductUVU.backward(senderIndex:): channels must be a multiple of 8 (got \(channels))")
+        guard channels % 8 == 0 else {
+            // The reference loops want the receiver-grouped graph back: rebuild it from the index.
+            let n = index.nodeCount
+            var receiverOffsets = [Int](repeating: 0, count: n + 1), senders = [Int](repeating: 0, count: index.edgeCount)
+            for i in index.receivers { receiverOffsets[i + 1] += 1 }
+            for i in 0..<n { receiverOffsets[i + 1] += receiverOffsets[i] }
+            for j in 0..<n { for k in index.offsets[j]..<index.offsets[j + 1] { senders[index.edges[k]] = j } }
+            backwardReference(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: receiverOffsets,
+                              senders: senders, nodeCount: n, scale: scale, gradOutput: gradOutput,
+                              gradFeatures: gradFeatures, gradSphericalHarmonics: gradSphericalHarmonics,
+                              gradEdgeWeights: gradEdgeWeights)
+            return
+        }
         let (c, dIn, dOut, dY, wE) = (channels, input.dimension, output.dimension, shDimension, weightsPerEdge)
         let plan = senderContraction
         let nodeCount = index.nodeCount
