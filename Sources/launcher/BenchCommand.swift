@@ -205,6 +205,15 @@ struct BenchCommand: RankCommand {
                     tp.backward(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: o, senders: s,
                                 nodeCount: n, scale: scale, gradOutput: g, gradFeatures: &gh,
                                 gradSphericalHarmonics: nil, gradEdgeWeights: &gw, threads: threads) } })
+                // As a network would call it: the sender index built once per snapshot, reused by
+                // every layer's backward (its build time reported on its own).
+                var index: SenderIndex?
+                result["tp_sender_index"] = median((0..<repeats).map { _ in milliseconds {
+                    index = SenderIndex(receiverOffsets: o, senders: s, nodeCount: n) } })
+                result["tp_backward_prebuilt_index"] = median((0..<repeats).map { _ in milliseconds {
+                    tp.backward(features: h, sphericalHarmonics: y, edgeWeights: w, senderIndex: index!, scale: scale,
+                                gradOutput: g, gradFeatures: &gh, gradSphericalHarmonics: nil, gradEdgeWeights: &gw,
+                                threads: threads) } })
                 if threads == 1 {
                     result["tp_forward_reference"] = median((0..<repeats).map { _ in milliseconds {
                         tp.forwardReference(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: o,

@@ -80,26 +80,45 @@ final class TensorProductSpeedPathTests: XCTestCase {
         maxAbsDiff(toDouble(a), toDouble(b)) / max(1e-30, maxAbs(toDouble(b)))
     }
 
-    /// The regrouped plan holds exactly the couplings (every term once), for the model's sizes.
+    /// Both regrouped plans hold exactly the couplings (every term once), for the model's sizes.
     func testPlanRegroupsEveryCoupling() {
         for inputLmax in [0, 3] {
             let tp = TensorProductUVU(channels: 8, inputLmax: inputLmax, shLmax: 3, outputLmax: 3)
+            let original = tp.couplings.map { "\($0.outputOffset) \($0.weightOffset) \($0.featureOffset) \($0.shIndex) \($0.value)" }
+            // Forward plan: rebuild (output, weight, feature, harmonic, value) and compare as multisets.
             let plan = tp.contraction
             XCTAssertEqual(plan.termCount, tp.couplings.count)
-            // Rebuild (output, weight, feature, harmonic, value) from the plan and compare as multisets.
+            XCTAssertEqual(plan.pairCount + plan.extraCount, plan.termCount)
+            var extras: [Int: [(Int32, Float)]] = [:]
+            for x in 0..<plan.extraCount { extras[Int(plan.extraPair[x]), default: []].append((plan.extraHarmonic[x], plan.extraValue[x])) }
             var fromPlan: [String] = []
             for r in 0..<plan.rowCount {
-                for k in Int(plan.rowStarts[r])..<Int(plan.rowStarts[r + 1]) {
-                    for t in Int(plan.termStarts[k])..<Int(plan.termStarts[k + 1]) {
-                        fromPlan.append("\(plan.rowOutput[r]) \(plan.rowWeight[r]) \(plan.pairFeature[k]) \(plan.termHarmonic[t]) \(plan.termValue[t])")
+                let row = plan.rows + 4 * r
+                for k in Int(row[0])..<Int(row[1]) {
+                    for (harmonic, value) in [(plan.pairHarmonic[k], plan.pairValue[k])] + (extras[k] ?? []) {
+                        fromPlan.append("\(row[2]) \(row[3]) \(plan.pairFeature[k]) \(harmonic) \(value)")
                     }
                 }
             }
-            let original = tp.couplings.map { "\($0.outputOffset) \($0.weightOffset) \($0.featureOffset) \($0.shIndex) \($0.value)" }
             XCTAssertEqual(fromPlan.sorted(), original.sorted())
+            // Backward plan: the same, walking paths, rows, pairs (m2) and terms (m1).
+            let sp = tp.senderContraction
+            var fromSenderPlan: [String] = []
+            for p in 0..<sp.pathCount {
+                for r in Int(sp.pathRows[p])..<Int(sp.pathRows[p + 1]) {
+                    for k in Int(sp.rowPairs[r])..<Int(sp.rowPairs[r + 1]) {
+                        for t in Int(sp.pairTerms[k])..<Int(sp.pairTerms[k + 1]) {
+                            fromSenderPlan.append("\(sp.rowOutput[r]) \(p * 8) \(sp.termFeature[t]) \(sp.pairHarmonic[k]) \(sp.termValue[t])")
+                        }
+                    }
+                }
+            }
+            XCTAssertEqual(fromSenderPlan.sorted(), original.sorted())
             if inputLmax == 3 {
-                print("uvu plan, l ≤ 3: \(plan.termCount) couplings, \(plan.pairCount) (path, m1, m3) pairs, \(plan.rowCount) (path, m3) rows")
+                print("uvu plan, l ≤ 3: \(plan.termCount) couplings, \(plan.pairCount) (path, m3, m1) pairs, "
+                      + "\(sp.pairCount) (path, m3, m2) pairs, \(plan.rowCount) (path, m3) rows")
                 XCTAssertEqual(plan.rowCount, tp.paths.reduce(0) { $0 + 2 * $1.l3 + 1 })
+                XCTAssertEqual(sp.rowCount, plan.rowCount)
             }
         }
     }
@@ -159,6 +178,28 @@ final class TensorProductSpeedPathTests: XCTestCase {
         for threads in [2, 3] {
             XCTAssertEqual(forward(tp, x, graph, scale: 0.2, threads: threads), out1, "forward, \(threads) threads")
             XCTAssertEqual(backward(tp, x, graph, scale: 0.2, start: start, threads: threads), grad1, "backward, \(threads) threads")
+        }
+    }
+
+    /// The backward overload taking a prebuilt `SenderIndex` (one index reused for three sets of
+    /// inputs, as the layers of a network reuse it) equals the overload that builds its own,
+    /// bitwise, and the reference loops to rounding.
+    func testBackwardWithPrebuiltSenderIndex() {
+        var rng = RandomSource(seed: 26)
+        let graph = randomGraph(nodes: 19, maxDegree: 14, rng: &rng)
+        let index = SenderIndex(receiverOffsets: graph.offsets, senders: graph.senders, nodeCount: graph.nodeCount)
+        // C = 4 (not a multiple of 8) takes the reference loops through the same overload.
+        for tp in [8, 8, 4].map({ TensorProductUVU(channels: $0, inputLmax: 3, shLmax: 3, outputLmax: 3) }) {
+            let x = inputs(tp, graph, rng: &rng)
+            let start = rng.normalFloats(x.h.count)
+            var r = Gradients(h: start, y: [Float](repeating: .nan, count: x.y.count), w: [Float](repeating: .nan, count: x.w.count))
+            tp.backward(features: x.h, sphericalHarmonics: x.y, edgeWeights: x.w, senderIndex: index, scale: 0.4,
+                        gradOutput: x.g, gradFeatures: &r.h, gradSphericalHarmonics: &r.y, gradEdgeWeights: &r.w, threads: 2)
+            XCTAssertEqual(r, backward(tp, x, graph, scale: 0.4, start: start, threads: 1))
+            let reference = backward(tp, x, graph, scale: 0.4, start: start, threads: nil)
+            for (a, b) in [(r.h, reference.h), (r.y, reference.y), (r.w, reference.w)] {
+                XCTAssertLessThan(relativeDifference(a, b), 2e-6)
+            }
         }
     }
 

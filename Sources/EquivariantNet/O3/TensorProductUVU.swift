@@ -35,20 +35,29 @@ public struct TensorProductPath: Sendable {
 ///
 /// ## Kernels
 /// With C a multiple of 8 the fast kernels run (`forward`/`backward`; otherwise they fall back to
-/// the reference loops `forwardReference`/`backwardReference`, one coupling at a time). Per edge
-/// they first contract the Clebsch–Gordan table with the edge's harmonics into the small matrices
+/// the reference loops `forwardReference`/`backwardReference`, one coupling at a time).
 ///
-///     A_p[m3, m1] = scale · Σ_{m2} √α C(l1,l2,l3)[m1,m2,m3] Y_e[l2, m2]     (`contraction`)
+/// **Forward** (`ContractionPlan`), edges grouped by receiver. Per batch of 8 edges it first
+/// contracts the Clebsch–Gordan table with the edges' harmonics into the small matrices
 ///
-/// (scalar work, shared by all channels), then, 8 channels per SIMD register,
+///     A_p[m3, m1] = Σ_{m2} √α C(l1,l2,l3)[m1,m2,m3] Y_e[l2, m2]
+///
+/// (scalar work shared by all channels, one SIMD lane per edge), then, 8 channels per SIMD
+/// register and four edges per sweep over a row's pairs,
 ///
 ///     m_i[l3, m3, :] += w_e[p, :] ⊙ Σ_{m1} A_p[m3, m1] h_j[l1, m1, :]
 ///
-/// with the inner sum kept in a register. Backward walks the edges grouped by **sender** (a
-/// transposed index built per call), so ∂L/∂h_j is summed by sender j alone; ∂L/∂w_e and ∂L/∂Y_e
-/// belong to their edge. Forward is parallel over receivers, backward over senders
-/// (`ParallelFor`); each output number is summed by one owner in a fixed order, so results are
-/// bitwise independent of the thread count.
+/// with both sums kept in registers, and multiplies m_i by `scale` once at the end.
+///
+/// **Backward** (`SenderContractionPlan`), edges grouped by **sender** (`SenderIndex`). Per
+/// sender j it contracts the table with h_j instead: B_j[p, m3, m2, :] = Σ_{m1} √α C h_j[l1, m1, :],
+/// so that each edge of j needs only its harmonics Y_e as coefficients; ∂L/∂B_j is summed over
+/// j's edges (B_j and ∂L/∂B_j stay in the L1 cache) and turned into ∂L/∂h_j once. ∂L/∂w_e and
+/// ∂L/∂Y_e belong to their edge.
+///
+/// Forward is parallel over receivers, backward over senders (`ParallelFor`); each output number
+/// is summed by one owner in a fixed order, so results are bitwise independent of the thread
+/// count.
 public struct TensorProductUVU: Sendable {
     public let channels: Int
     public let input: Irreps
@@ -68,8 +77,10 @@ public struct TensorProductUVU: Sendable {
 
     /// Every nonzero of every path, in path order: the sparse kernel both passes loop over.
     public let couplings: [Coupling]
-    /// The same couplings regrouped for the fast kernels.
+    /// The same couplings regrouped for the fast forward kernel (pairs (path, m3, m1)).
     let contraction: ContractionPlan
+    /// … and for the fast backward kernel (pairs (path, m3, m2)).
+    let senderContraction: SenderContractionPlan
 
     public init(channels: Int, inputLmax: Int, shLmax: Int, outputLmax: Int) {
         self.channels = channels
@@ -102,6 +113,7 @@ public struct TensorProductUVU: Sendable {
             }
         }
         contraction = ContractionPlan(couplings: couplings)
+        senderContraction = SenderContractionPlan(couplings: couplings, pathCount: paths.count, channels: channels)
     }
 
     public var pathCount: Int { paths.count }
@@ -214,4 +226,16 @@ public struct TensorProductUVU: Sendable {
 
 @inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+@inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+}
+
+@inline(__always) func load4(_ p: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+}
+
+@inline(__always) func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }

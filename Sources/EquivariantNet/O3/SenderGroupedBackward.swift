@@ -1,0 +1,351 @@
+/// The couplings of a `TensorProductUVU` regrouped for its backward kernel, which walks the edges
+/// grouped by **sender** and contracts the Clebsch–Gordan table with the sender's features
+/// instead of the edge's harmonics.
+///
+/// For sender j the table is contracted once with h_j, one vector of C channels per **pair**
+/// (path p, m3, m2):
+///
+///     B_j[k, :] = Σ_{terms t of k} value_t · h_j[feature_t + :]      (value = √α C[m1, m2, m3])
+///
+/// so that an edge e = j → i of j only needs its 16 harmonics as coefficients:
+///
+///     t_e[p, m3, :]   = Σ_{pairs k of row (p, m3)} Y_e[harmonic_k] · B_j[k, :]
+///     ∂L/∂w_e[p, :]   = Σ_{m3} g_i[m3, :] ⊙ t_e[p, m3, :]                (g = scale · ∂L/∂m)
+///     ∂L/∂B_j[k, :]  += Y_e[harmonic_k] · w_e[p, :] ⊙ g_i[m3, :]
+///     ∂L/∂Y_e[m2]     = Σ_{pairs k with harmonic m2} Σ_u w_e[p, u] g_i[m3, u] B_j[k, u]
+///
+/// and ∂L/∂h_j = Σ_k value · ∂L/∂B_j[k] once per sender. The pair count is the same as the
+/// forward plan's (541 for l ≤ 3), but no per-edge contraction is needed, and B_j and ∂L/∂B_j
+/// (pairCount · C floats each, 17 KB for C = 8) stay in the L1 cache while j's edges are walked.
+///
+/// Rows are grouped by path: path p owns the rows `pathRows[p] ..< pathRows[p+1]`, so ∂L/∂w_e[p]
+/// is summed in a register over the path's rows and stored once.
+final class SenderContractionPlan: @unchecked Sendable {
+    let pathCount: Int, rowCount: Int, pairCount: Int, termCount: Int
+    let pathRows: UnsafeMutablePointer<Int32>
+    /// Pairs of row r: `rowPairs[r] ..< rowPairs[r+1]`; its output offset output.offset(l3) + m3·C.
+    let rowPairs: UnsafeMutablePointer<Int32>
+    let rowOutput: UnsafeMutablePointer<Int32>
+    /// The harmonic index l2² + m2 of pair k, and its terms `pairTerms[k] ..< pairTerms[k+1]`.
+    let pairHarmonic: UnsafeMutablePointer<Int32>
+    let pairTerms: UnsafeMutablePointer<Int32>
+    /// Term t reads the features at input.offset(l1) + m1·C with coefficient `termValue[t]`.
+    let termFeature: UnsafeMutablePointer<Int32>
+    let termValue: UnsafeMutablePointer<Float>
+
+    init(couplings: [TensorProductUVU.Coupling], pathCount: Int, channels: Int) {
+        // Sort by path, then m3 (row), then m2 (pair), then m1 (term).
+        let sorted = couplings.sorted {
+            ($0.weightOffset, $0.outputOffset, $0.shIndex, $0.featureOffset)
+                < ($1.weightOffset, $1.outputOffset, $1.shIndex, $1.featureOffset)
+        }
+        var pathRows = [Int32](repeating: 0, count: pathCount + 1)
+        var rowPairs: [Int32] = [], rowOutput: [Int32] = [], pairHarmonic: [Int32] = [], pairTerms: [Int32] = []
+        for (t, k) in sorted.enumerated() {
+            let newRow = t == 0 || k.weightOffset != sorted[t - 1].weightOffset || k.outputOffset != sorted[t - 1].outputOffset
+            if newRow {
+                rowPairs.append(Int32(pairHarmonic.count))
+                rowOutput.append(k.outputOffset)
+                pathRows[Int(k.weightOffset) / channels + 1] = Int32(rowOutput.count)
+            }
+            if newRow || k.shIndex != sorted[t - 1].shIndex {
+                pairTerms.append(Int32(t))
+                pairHarmonic.append(k.shIndex)
+            }
+        }
+        for p in 0..<pathCount { pathRows[p + 1] = max(pathRows[p + 1], pathRows[p]) }  // paths without rows
+        rowPairs.append(Int32(pairHarmonic.count))
+        pairTerms.append(Int32(sorted.count))
+        self.pathCount = pathCount
+        rowCount = rowOutput.count
+        pairCount = pairHarmonic.count
+        termCount = sorted.count
+
+        func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, a.count))
+            p.initialize(from: a, count: a.count)
+            return p
+        }
+        self.pathRows = copy(pathRows)
+        self.rowPairs = copy(rowPairs)
+        self.rowOutput = copy(rowOutput)
+        self.pairHarmonic = copy(pairHarmonic)
+        self.pairTerms = copy(pairTerms)
+        termFeature = copy(sorted.map(\.featureOffset))
+        termValue = copy(sorted.map(\.value))
+    }
+
+    deinit {
+        for p in [pathRows, rowPairs, rowOutput, pairHarmonic, pairTerms, termFeature] { p.deallocate() }
+        termValue.deallocate()
+    }
+}
+
+/// The edges of a receiver-grouped (CSR) graph regrouped by sender: sender j's edges are
+/// `edges[offsets[j] ..< offsets[j+1]]`, in increasing edge order; `receivers[e]` is edge e's
+/// receiver. A counting sort, O(N + E).
+///
+/// `TensorProductUVU.backward` builds one per call; a caller that runs several backward passes
+/// on the same graph (the layers of a network) can build it once and pass it in.
+public struct SenderIndex: Sendable {
+    public let nodeCount: Int, edgeCount: Int
+    public private(set) var offsets: [Int], edges: [Int], receivers: [Int]
+
+    public init(receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>, nodeCount n: Int) {
+        let edgeCount = receiverOffsets[n]
+        precondition(receiverOffsets[0] == 0, "SenderIndex: receiverOffsets must start at 0")
+        self.nodeCount = n
+        self.edgeCount = edgeCount
+        offsets = [Int](repeating: 0, count: n + 1)
+        receivers = [Int](repeating: 0, count: edgeCount)
+        edges = [Int](repeating: 0, count: edgeCount)
+        for i in 0..<n {
+            for e in receiverOffsets[i]..<receiverOffsets[i + 1] {
+                precondition(senders[e] >= 0 && senders[e] < n, "SenderIndex: sender \(senders[e]) of edge \(e) is not a node of 0..<\(n)")
+                receivers[e] = i
+                offsets[senders[e] + 1] += 1
+            }
+        }
+        for j in 0..<n { offsets[j + 1] += offsets[j] }
+        var cursor = offsets
+        for e in 0..<edgeCount {
+            let j = senders[e]
+            edges[cursor[j]] = e
+            cursor[j] += 1
+        }
+    }
+}
+
+extension TensorProductUVU {
+    /// Backward from ∂L/∂m `[nodeCount][output.dimension]`:
+    /// - **accumulates** ∂L/∂h into `gradFeatures` `[nodeCount][input.dimension]` (zero it first);
+    /// - **writes** ∂L/∂Y into `gradSphericalHarmonics` `[E][(shLmax+1)²]` if given;
+    /// - **writes** ∂L/∂w into `gradEdgeWeights` `[E][pathCount][C]` if given.
+    /// Parallel over senders: each sender sums its own ∂L/∂h over its edges in increasing edge
+    /// order, so the result is deterministic and independent of `threads`. Builds the graph's
+    /// `SenderIndex` (O(N + E)); the overload taking one skips that.
+    public func backward(
+        features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
+        edgeWeights w: UnsafePointer<Float>, receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
+        nodeCount: Int, scale: Float, gradOutput: UnsafePointer<Float>,
+        gradFeatures: UnsafeMutablePointer<Float>,
+        gradSphericalHarmonics: UnsafeMutablePointer<Float>?,
+        gradEdgeWeights: UnsafeMutablePointer<Float>?,
+        threads: Int = ParallelFor.threadCount
+    ) {
+        guard channels % 8 == 0 else {
+            backwardReference(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: receiverOffsets,
+                              senders: senders, nodeCount: nodeCount, scale: scale, gradOutput: gradOutput,
+                              gradFeatures: gradFeatures, gradSphericalHarmonics: gradSphericalHarmonics,
+                              gradEdgeWeights: gradEdgeWeights)
+            return
+        }
+        let index = SenderIndex(receiverOffsets: receiverOffsets, senders: senders, nodeCount: nodeCount)
+        backward(features: h, sphericalHarmonics: y, edgeWeights: w, senderIndex: index, scale: scale,
+                 gradOutput: gradOutput, gradFeatures: gradFeatures, gradSphericalHarmonics: gradSphericalHarmonics,
+                 gradEdgeWeights: gradEdgeWeights, threads: threads)
+    }
+
+    /// The same backward on a graph given by its `SenderIndex` (built once per graph, e.g. once
+    /// per snapshot for all layers): edge e is `senderIndex.edges[…]` with receiver
+    /// `senderIndex.receivers[e]`; Y, w and their gradients are indexed by the same e as in the
+    /// receiver-grouped layout the index was built from.
+    public func backward(
+        features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
+        edgeWeights w: UnsafePointer<Float>, senderIndex index: SenderIndex,
+        scale: Float, gradOutput: UnsafePointer<Float>,
+        gradFeatures: UnsafeMutablePointer<Float>,
+        gradSphericalHarmonics: UnsafeMutablePointer<Float>?,
+        gradEdgeWeights: UnsafeMutablePointer<Float>?,
+        threads: Int = ParallelFor.threadCount
+    ) {
+        guard channels % 8 == 0 else {
+            // The reference loops want the receiver-grouped graph back: rebuild it from the index.
+            let n = index.nodeCount
+            var receiverOffsets = [Int](repeating: 0, count: n + 1), senders = [Int](repeating: 0, count: index.edgeCount)
+            for i in index.receivers { receiverOffsets[i + 1] += 1 }
+            for i in 0..<n { receiverOffsets[i + 1] += receiverOffsets[i] }
+            for j in 0..<n { for k in index.offsets[j]..<index.offsets[j + 1] { senders[index.edges[k]] = j } }
+            backwardReference(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: receiverOffsets,
+                              senders: senders, nodeCount: n, scale: scale, gradOutput: gradOutput,
+                              gradFeatures: gradFeatures, gradSphericalHarmonics: gradSphericalHarmonics,
+                              gradEdgeWeights: gradEdgeWeights)
+            return
+        }
+        let (c, dIn, dOut, dY, wE) = (channels, input.dimension, output.dimension, shDimension, weightsPerEdge)
+        let plan = senderContraction
+        let nodeCount = index.nodeCount
+        index.offsets.withUnsafeBufferPointer { senderOffsetsBuffer in
+            index.edges.withUnsafeBufferPointer { bySenderBuffer in
+                index.receivers.withUnsafeBufferPointer { receiverOfBuffer in
+                    let senderOffsets = senderOffsetsBuffer.baseAddress!
+                    let bySender = bySenderBuffer.baseAddress ?? UnsafePointer(bitPattern: 8)!
+                    let receiverOf = receiverOfBuffer.baseAddress ?? UnsafePointer(bitPattern: 8)!
+                    ParallelFor.ranges(nodeCount, threads: threads, weights: senderOffsets) { nodes in
+                        let scratch = SenderBackwardScratch(pairCount: plan.pairCount, channels: c, harmonicCount: dY,
+                                                            zeroCount: max(dOut, wE))
+                        defer { scratch.deallocate() }
+                        for j in nodes {
+                            let first = senderOffsets[j], last = senderOffsets[j + 1]
+                            if first == last { continue }
+                            Self.senderBackward(
+                                plan: plan, channels: c, h: h + j * dIn, y: y, w: w, gradOutput: gradOutput,
+                                edges: bySender + first, count: last - first, receiverOf: receiverOf,
+                                dOut: dOut, dY: dY, wE: wE, scale: scale, scratch: scratch,
+                                gradFeatures: gradFeatures + j * dIn, gradY: gradSphericalHarmonics,
+                                gradW: gradEdgeWeights)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The backward of one sender j (features `h` = h_j, its `count` edges `edges[0 ..< count]`):
+    /// B_j, then edge by edge ∂L/∂w_e, ∂L/∂Y_e and ∂L/∂B_j, then ∂L/∂h_j += Cᵀ ∂L/∂B_j.
+    /// `scratch` is the thread's.
+    @inline(__always)
+    static func senderBackward(
+        plan: SenderContractionPlan, channels c: Int, h: UnsafePointer<Float>, y: UnsafePointer<Float>,
+        w: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, edges: UnsafePointer<Int>, count: Int,
+        receiverOf: UnsafePointer<Int>, dOut: Int, dY: Int, wE: Int, scale: Float,
+        scratch: SenderBackwardScratch,
+        gradFeatures gh: UnsafeMutablePointer<Float>, gradY: UnsafeMutablePointer<Float>?,
+        gradW: UnsafeMutablePointer<Float>?
+    ) {
+        let (pathRows, rowPairs, rowOutput, pairHarmonic) = (plan.pathRows, plan.rowPairs, plan.rowOutput, plan.pairHarmonic)
+        let (pairTerms, termFeature, termValue) = (plan.pairTerms, plan.termFeature, plan.termValue)
+        let pairCount = plan.pairCount, pathCount = plan.pathCount
+        let (b, gb, yb, gyAcc, zeros) = (scratch.b, scratch.gb, scratch.yb, scratch.gyAcc, UnsafePointer(scratch.zeros))
+        let (eq, geq, weq) = (scratch.edges, scratch.gradOutputs, scratch.weights)
+        // B_j, and ∂L/∂B_j = 0.
+        for k in 0..<pairCount {
+            let t0 = Int(pairTerms[k]), t1 = Int(pairTerms[k &+ 1])
+            var u = 0
+            while u < c {
+                var s = SIMD8<Float>()
+                for t in t0..<t1 { s += termValue[t] * load8(h + (Int(termFeature[t]) &+ u)) }
+                store8(s, b + (k &* c &+ u))
+                store8(SIMD8<Float>(), gb + (k &* c &+ u))
+                u &+= 8
+            }
+        }
+        // Four edges at a time, in increasing edge order (the last group padded with edges of
+        // zero harmonics, weights and ∂L/∂m, which add exact zeros), 4 channels per SSE
+        // register: B_j[k] and ∂L/∂B_j[k] are loaded and stored once for the four edges, and
+        // every operand of the pair loop stays in a register. The pair loop is written once per
+        // combination of requested outputs (`wantY` a constant after inlining).
+        @inline(__always) func edgeLoop(wantY: Bool) {
+            var n = 0
+            while n < count {
+                let live = min(4, count &- n)
+                for q in 0..<4 {
+                    if q < live {
+                        let e = edges[n &+ q]
+                        eq[q] = e
+                        geq[q] = gradOutput + receiverOf[e] &* dOut
+                        weq[q] = w + e &* wE
+                        let ye = y + e &* dY
+                        for m in 0..<dY { yb[4 &* m &+ q] = SIMD4(repeating: scale * ye[m]) }
+                    } else {
+                        geq[q] = zeros
+                        weq[q] = zeros
+                        for m in 0..<dY { yb[4 &* m &+ q] = SIMD4() }
+                    }
+                }
+                if wantY { gyAcc.update(repeating: SIMD4(), count: 4 * dY) }
+                let (ge0, ge1, ge2, ge3) = (geq[0], geq[1], geq[2], geq[3])
+                let (we0, we1, we2, we3) = (weq[0], weq[1], weq[2], weq[3])
+                var u = 0
+                while u < c {  // 4 channels at a time
+                    for p in 0..<pathCount {
+                        let wOffset = p &* c &+ u
+                        let w0 = load4(we0 + wOffset), w1 = load4(we1 + wOffset)
+                        let w2 = load4(we2 + wOffset), w3 = load4(we3 + wOffset)
+                        var gw0 = SIMD4<Float>(), gw1 = SIMD4<Float>(), gw2 = SIMD4<Float>(), gw3 = SIMD4<Float>()
+                        for r in Int(pathRows[p])..<Int(pathRows[p &+ 1]) {
+                            let gOffset = Int(rowOutput[r]) &+ u
+                            let g0 = load4(ge0 + gOffset), g1 = load4(ge1 + gOffset)
+                            let g2 = load4(ge2 + gOffset), g3 = load4(ge3 + gOffset)
+                            let wg0 = w0 * g0, wg1 = w1 * g1, wg2 = w2 * g2, wg3 = w3 * g3
+                            var t0 = SIMD4<Float>(), t1 = SIMD4<Float>(), t2 = SIMD4<Float>(), t3 = SIMD4<Float>()
+                            var k = Int(rowPairs[r])
+                            let k1 = Int(rowPairs[r &+ 1])
+                            while k < k1 {
+                                let m = Int(pairHarmonic[k])
+                                let yk = yb + 4 &* m, bk = b + (k &* c &+ u), gk = gb + (k &* c &+ u)
+                                let b4 = load4(bk)
+                                let y0 = yk[0], y1 = yk[1], y2 = yk[2], y3 = yk[3]
+                                t0 += y0 * b4; t1 += y1 * b4; t2 += y2 * b4; t3 += y3 * b4
+                                store4(load4(gk) + y0 * wg0 + y1 * wg1 + y2 * wg2 + y3 * wg3, gk)
+                                if wantY {
+                                    let gy = gyAcc + 4 &* m
+                                    gy[0] += wg0 * b4; gy[1] += wg1 * b4; gy[2] += wg2 * b4; gy[3] += wg3 * b4
+                                }
+                                k &+= 1
+                            }
+                            gw0 += g0 * t0; gw1 += g1 * t1; gw2 += g2 * t2; gw3 += g3 * t3
+                        }
+                        if let gradW {
+                            store4(gw0, gradW + (eq[0] &* wE &+ wOffset))
+                            if live > 1 { store4(gw1, gradW + (eq[1] &* wE &+ wOffset)) }
+                            if live > 2 { store4(gw2, gradW + (eq[2] &* wE &+ wOffset)) }
+                            if live > 3 { store4(gw3, gradW + (eq[3] &* wE &+ wOffset)) }
+                        }
+                    }
+                    u &+= 4
+                }
+                if wantY, let gradY {
+                    for q in 0..<live {
+                        for m in 0..<dY { gradY[eq[q] &* dY &+ m] = scale * gyAcc[4 &* m &+ q].sum() }
+                    }
+                }
+                n &+= 4
+            }
+        }
+        if gradY != nil { edgeLoop(wantY: true) } else { edgeLoop(wantY: false) }
+        // ∂L/∂h_j += Cᵀ ∂L/∂B_j.
+        for k in 0..<pairCount {
+            let t0 = Int(pairTerms[k]), t1 = Int(pairTerms[k &+ 1])
+            var u = 0
+            while u < c {
+                let g8 = load8(gb + (k &* c &+ u))
+                for t in t0..<t1 {
+                    let target = gh + (Int(termFeature[t]) &+ u)
+                    store8(load8(target) + termValue[t] * g8, target)
+                }
+                u &+= 8
+            }
+        }
+    }
+}
+
+/// One thread's scratch for the sender-grouped backward.
+struct SenderBackwardScratch {
+    /// B_j and ∂L/∂B_j, `[pairCount][C]` each.
+    let b: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>
+    /// scale · Y_e[m] of the four edges of a group, broadcast: `yb[4m + q]` for edge q; and
+    /// their ∂L/∂Y sums per lane, same layout.
+    let yb: UnsafeMutablePointer<SIMD4<Float>>, gyAcc: UnsafeMutablePointer<SIMD4<Float>>
+    /// The group's edges, their ∂L/∂m rows and weights (`zeros` for padding).
+    let edges: UnsafeMutablePointer<Int>
+    let gradOutputs: UnsafeMutablePointer<UnsafePointer<Float>>, weights: UnsafeMutablePointer<UnsafePointer<Float>>
+    let zeros: UnsafeMutablePointer<Float>
+
+    init(pairCount: Int, channels c: Int, harmonicCount dY: Int, zeroCount: Int) {
+        b = .allocate(capacity: pairCount * c)
+        gb = .allocate(capacity: pairCount * c)
+        yb = .allocate(capacity: 4 * dY)
+        gyAcc = .allocate(capacity: 4 * dY)
+        edges = .allocate(capacity: 4)
+        gradOutputs = .allocate(capacity: 4)
+        weights = .allocate(capacity: 4)
+        zeros = .allocate(capacity: zeroCount)
+        zeros.initialize(repeating: 0, count: zeroCount)
+    }
+
+    func deallocate() {
+        b.deallocate(); gb.deallocate(); yb.deallocate(); gyAcc.deallocate()
+        edges.deallocate(); gradOutputs.deallocate(); weights.deallocate(); zeros.deallocate()
+    }
+}
