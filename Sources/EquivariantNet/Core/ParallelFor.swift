@@ -17,7 +17,9 @@ public enum ParallelFor {
     /// Setting it also pins OpenBLAS to ONE thread: OpenBLAS's threaded sgemm does not give
     /// bitwise the same products as its one-thread sgemm (measured here: the predictions of the
     /// network differed between 1 and 2 threads), and results must not depend on the thread count.
-    /// The matrix products are a minor part of a step; the tensor products are threaded here.
+    /// The matrix products are threaded one level up instead: rows are cut into fixed blocks
+    /// (`RowBlocks`), one one-thread sgemm per block, the blocks spread over these threads.
+    /// (Concurrent calls into OpenBLAS from several threads are safe in its pthread build.)
     /// (OpenBLAS is pinned as soon as this setting is first read or written: a program should
     /// set `threadCount` at start-up, before any matrix product.)
     public static var threadCount: Int {

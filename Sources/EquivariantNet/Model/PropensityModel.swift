@@ -86,6 +86,9 @@ public final class PropensityModel {
     // Work buffers, kept between calls (no allocation, page faults or zeroing per snapshot).
     /// w_e of the current layer `[E][paths·C]` (sized for the widest layer), and ∂L/∂w_e.
     var edgeWeights: [Float] = []
+    /// The layer whose w_e `edgeWeights` holds (the last one after a forward pass; backward then
+    /// need not recompute it), or nil.
+    var edgeWeightsLayer: Int? = nil
     var gradEdgeWeights: [Float] = []
     /// SelfLinear(h) `[N][zdim]` in forward; ∂L/∂(decoder output, scalars, h, z, m, h_prev) in backward.
     var selfOutput: [Float] = []
@@ -201,6 +204,7 @@ public final class PropensityModel {
         }
 
         fit(&edgeWeights, e * widestEdgeWeights)
+        edgeWeightsLayer = nil
         fit(&selfOutput, n * zdim)
         let scale = Float(1 / avgNeighbors.squareRoot())
         for (k, layer) in layers.enumerated() {
@@ -227,13 +231,18 @@ public final class PropensityModel {
                 add(t.features[k], into: &t.features[k + 1], width: dim, blocks: nodes)
             }
         }
+        edgeWeightsLayer = layers.count - 1
 
         // Decoder on the final C scalars; each particle reads its own species' T outputs.
         let outWidth = decoder.outputSize
         fit(&t.decoderInput, n * c)
         fit(&t.decoderOutput, n * outWidth)
         let hLast = t.features[layers.count]
-        for i in 0..<n { for u in 0..<c { t.decoderInput[i * c + u] = hLast[i * dim + u] } }
+        hLast.withUnsafeBufferPointer { h in
+            t.decoderInput.withUnsafeMutableBufferPointer { x in
+                for i in 0..<n { (x.baseAddress! + i * c).update(from: h.baseAddress! + i * dim, count: c) }
+            }
+        }
         decoder.forward(weights: parameters + layout.decoderOffset, input: t.decoderInput, output: &t.decoderOutput,
                         tape: &t.decoderTape, blocks: nodes)
         var predictions = [Float](repeating: 0, count: n * times)
@@ -265,20 +274,28 @@ public final class PropensityModel {
         fit(&gradGateInput, n * zdim)
         fit(&gradMessages, n * dim)
         fit(&gradPrevious, n * dim)
-        for i in 0..<n {
-            let s = Int(input.species[i])
-            for q in 0..<outWidth { gradDecoderOutput[i * outWidth + q] = 0 }
-            for q in 0..<times { gradDecoderOutput[i * outWidth + s * times + q] = gradPredictions[i * times + q] }
+        gradDecoderOutput.withUnsafeMutableBufferPointer { g in
+            for i in 0..<n {
+                let s = Int(input.species[i]), row = g.baseAddress! + i * outWidth
+                row.update(repeating: 0, count: outWidth)
+                for q in 0..<times { row[s * times + q] = gradPredictions[i * times + q] }
+            }
         }
         decoder.backward(weights: parameters + layout.decoderOffset, input: t.decoderInput, tape: t.decoderTape,
                          gradOutput: gradDecoderOutput, gradInput: &gradScalars, gradWeights: gradient + layout.decoderOffset,
                          blocks: nodes)
         // ∂L/∂h_K: the scalars only.
-        for i in 0..<n {
-            for u in 0..<dim { gradFeatures[i * dim + u] = u < c ? gradScalars[i * c + u] : 0 }
+        gradScalars.withUnsafeBufferPointer { gs in
+            gradFeatures.withUnsafeMutableBufferPointer { gh in
+                for i in 0..<n {
+                    let row = gh.baseAddress! + i * dim
+                    row.update(from: gs.baseAddress! + i * c, count: c)
+                    (row + c).update(repeating: 0, count: dim - c)
+                }
+            }
         }
 
-        fit(&edgeWeights, e * widestEdgeWeights)
+        precondition(edgeWeights.count == e * widestEdgeWeights, "PropensityModel.backward: no forward pass of this input")
         fit(&gradEdgeWeights, e * widestEdgeWeights)
         let scale = Float(1 / avgNeighbors.squareRoot())
         for k in stride(from: layers.count - 1, through: 0, by: -1) {
@@ -292,8 +309,11 @@ public final class PropensityModel {
                                       gradInput: &gradPrevious, gradWeights: gradient + layer.selfOffset, blocks: nodes)
             // Messages: w_e again from the radial MLP's tape; ∂L/∂h_j accumulates on top of the
             // self-interaction's, ∂L/∂w_e is written per edge.
-            layer.radial.recomputeOutput(weights: parameters + layer.radialOffset, input: t.radialBasis,
-                                         tape: t.radialTapes[k], output: &edgeWeights, blocks: edges)
+            if edgeWeightsLayer != k {
+                layer.radial.recomputeOutput(weights: parameters + layer.radialOffset, input: t.radialBasis,
+                                             tape: t.radialTapes[k], output: &edgeWeights, blocks: edges)
+                edgeWeightsLayer = k
+            }
             input.receiverOffsets.withUnsafeBufferPointer { offsets in
                 input.senders.withUnsafeBufferPointer { senders in
                     layer.tensorProduct.backward(features: t.features[k], sphericalHarmonics: t.harmonics,
