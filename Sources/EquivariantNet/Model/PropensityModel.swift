@@ -184,7 +184,7 @@ public final class PropensityModel {
         fit(&t.lengths, e)
         fit(&t.radialBasis, e * basis)
         fit(&t.harmonics, e * harmonics.dimension)
-        input.vectors.withUnsafeBufferPointer { vb in
+        if e > 0 { input.vectors.withUnsafeBufferPointer { vb in
             t.lengths.withUnsafeMutableBufferPointer { lb in
                 t.radialBasis.withUnsafeMutableBufferPointer { bb in
                     t.harmonics.withUnsafeMutableBufferPointer { yb in
@@ -201,7 +201,7 @@ public final class PropensityModel {
                     }
                 }
             }
-        }
+        } }
 
         fit(&edgeWeights, e * widestEdgeWeights)
         edgeWeightsLayer = nil
@@ -347,6 +347,7 @@ public final class PropensityModel {
 
     /// y[i][·] += x[i][·] for the `width` numbers of every row of `blocks`.
     func add(_ x: [Float], into y: inout [Float], width: Int, blocks: RowBlocks) {
+        if blocks.rows == 0 { return }
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
                 let (x, y) = (xb.baseAddress!, yb.baseAddress!)
