@@ -26,10 +26,12 @@ struct BenchCommand: RankCommand {
             increasing N; run one --particles case for a clean figure. allreduce_ms is the median \
             time of one all-reduce (sum) of the flat gradient buffer over all ranks.
 
-            --threads sets the threads of the tensor-product kernels (OpenBLAS stays on one thread: \
-            its threaded sgemm is not bitwise reproducible across thread counts); by default \
+            --threads sets the threads of the whole step: the tensor-product kernels and every \
+            row-wise pass, matrix products included, in fixed row blocks (each block's sgemm runs \
+            on one thread: OpenBLAS's own threading is not bitwise reproducible across thread \
+            counts, so it stays off); by default \
             1 and the cores available are both measured, and the predictions of the thread \
-            counts are compared bitwise.
+            counts (and the gradients at the initial parameters) are compared bitwise.
             """)
 
     @Flag(name: .long, help: "Print one JSON object instead of a table.")
@@ -78,7 +80,7 @@ struct BenchCommand: RankCommand {
 
         var results: [[String: Any]] = []
         var kernelResults: [[String: Any]] = []
-        var identical = true
+        var identical = true, gradientsIdentical = true
         var flopCounts: [Int: Double] = [:]
         for n in cases {
             let (input, source) = try benchInput(particles: n, config: config)
@@ -87,7 +89,7 @@ struct BenchCommand: RankCommand {
             flopCounts[input.nodeCount] = flops.trainStep
             say("snapshot: \(source); N = \(input.nodeCount), E = \(e); "
                 + String(format: "%.2f GFLOP per training step (%.2f forward)", flops.trainStep / 1e9, flops.forward / 1e9))
-            var reference: [Float]? = nil
+            var reference: (predictions: [Float], gradient: [Float])? = nil
             for t in threadCases {
                 ParallelFor.threadCount = t
                 if kernels {
@@ -98,8 +100,9 @@ struct BenchCommand: RankCommand {
                     continue
                 }
                 let r = try timeCase(input: input, config: config, world: world)
-                if let reference, reference != r.predictions { identical = false }
-                reference = reference ?? r.predictions
+                if let reference, reference.predictions != r.predictions { identical = false }
+                if let reference, reference.gradient != r.gradient { gradientsIdentical = false }
+                reference = reference ?? (r.predictions, r.gradient)
                 let gflops = flops.trainStep / (r.trainStepMs * 1e-3) / 1e9
                 results.append(["particles": input.nodeCount, "edges": e, "threads": t,
                                 "train_step_ms": rounded(r.trainStepMs), "forward_ms": rounded(r.forwardMs),
@@ -110,7 +113,9 @@ struct BenchCommand: RankCommand {
                            Double(e) / (r.trainStepMs * 1e-3), peakResidentMB(), r.allReduceMs))
             }
         }
-        if threadCases.count > 1 { say("predictions identical across thread counts: \(identical)") }
+        if threadCases.count > 1 {
+            say("predictions identical across thread counts: \(identical); gradients: \(gradientsIdentical)")
+        }
         guard world.isRoot && json else { return }
         var configObject: [String: Any] = [
             "channels": config.channels, "lmax": config.lmax, "layers": config.layers, "cutoff": config.cutoff,
@@ -120,6 +125,7 @@ struct BenchCommand: RankCommand {
             "repeats": repeats, "ranks": world.size,
             "snapshot": data ?? "generated: KA-like 80:20, density 1.2, random non-overlapping (min distance 0.75)",
             "predictions_identical_across_threads": identical,
+            "gradients_identical_across_threads": gradientsIdentical,
             "date": ISO8601DateFormatter().string(from: Date()),
         ]
         if let sgemmRate { configObject["sgemm_gflops_one_thread"] = rounded(sgemmRate) }
@@ -134,7 +140,8 @@ struct BenchCommand: RankCommand {
 
     struct CaseTimes {
         var trainStepMs: Double, forwardMs: Double, allReduceMs: Double
-        var predictions: [Float]
+        /// Predictions and the flat gradient at the initial parameters (compared across threads).
+        var predictions: [Float], gradient: [Float]
     }
 
     func timeCase(input: ModelInput, config: ModelConfig, world: Communicator) throws -> CaseTimes {
@@ -149,6 +156,12 @@ struct BenchCommand: RankCommand {
         let termCount = PropensityLoss.termCount(species: input.species, trainSpecies: [0], times: t)
         let initial = parameters
         let predictions = model.forward(parameters: parameters, input: input)
+        _ = PropensityLoss.evaluate(predictions: predictions, targets: targets, species: input.species, trainSpecies: [0],
+                                    times: t, globalCount: termCount, gradient: &gradPredictions)
+        parameters.withUnsafeBufferPointer { p in
+            model.backward(parameters: p.baseAddress!, input: input, gradPredictions: gradPredictions, gradient: &gradient)
+        }
+        let initialGradient = gradient
 
         func step() {
             let z = model.forward(parameters: parameters, input: input)
@@ -172,7 +185,8 @@ struct BenchCommand: RankCommand {
             try world.allReduce(&buffer, .sum)
             reduce.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
         }
-        return CaseTimes(trainStepMs: train, forwardMs: forward, allReduceMs: median(reduce), predictions: predictions)
+        return CaseTimes(trainStepMs: train, forwardMs: forward, allReduceMs: median(reduce), predictions: predictions,
+                         gradient: initialGradient)
     }
 
     /// One interaction layer's tensor product (input l ≤ 3) on this snapshot's graph: the fast

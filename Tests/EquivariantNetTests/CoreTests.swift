@@ -1,3 +1,4 @@
+import CBLAS
 import XCTest
 @testable import EquivariantNet
 
@@ -20,6 +21,22 @@ final class CoreTests: XCTestCase {
         var d = [Double](repeating: 0, count: 4)
         BLAS.dgemm(m: 2, n: 2, k: 2, a: [1, 2, 3, 4], b: [5, 6, 7, 8], c: &d)
         XCTAssertEqual(d, [19, 22, 43, 50])
+    }
+
+    /// beta = 0 is done as memset + beta = 1 (faster than OpenBLAS's scalar zeroing): bitwise what
+    /// OpenBLAS itself gives for beta = 0, with a dense and a strided C (NaN in C is ignored).
+    func testSgemmBetaZeroIsBitwiseOpenBLAS() {
+        var rng = RandomSource(seed: 52)
+        for (m, n, k, ldc) in [(37, 19, 16, 19), (64, 272, 16, 300), (5, 3, 1024, 7)] {
+            let a = rng.normalFloats(m * k), b = rng.normalFloats(k * n)
+            var ours = [Float](repeating: .nan, count: m * ldc), theirs = ours
+            BLAS.sgemm(m: m, n: n, k: k, alpha: 0.25, a: a, b: b, c: &ours, ldc: ldc)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 0.25, a, Int32(k),
+                        b, Int32(n), 0, &theirs, Int32(ldc))
+            for r in 0..<m {
+                XCTAssertEqual(ours[(r * ldc)..<(r * ldc + n)].map(\.bitPattern), theirs[(r * ldc)..<(r * ldc + n)].map(\.bitPattern))
+            }
+        }
     }
 
     /// Same seed, same stream; the normals have mean 0 and variance 1.

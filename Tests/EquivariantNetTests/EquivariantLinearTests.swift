@@ -55,4 +55,28 @@ final class EquivariantLinearTests: XCTestCase {
             dot(g, self.run(lin, $0, x, n))
         }
     }
+
+    /// 45 rows in blocks of 4 on 1, 2, 3 threads: y, ∂L/∂x, ∂L/∂W bitwise equal; against one block
+    /// of all rows to rounding (∂L/∂W accumulating onto a non-zero start).
+    func testBlocksAndThreads() {
+        var rng = RandomSource(seed: 23)
+        let lin = EquivariantLinear(input: Irreps(channels: [3, 2, 0, 1]), output: Irreps(channels: [12, 2, 3, 1]))
+        let n = 45
+        let w = lin.initialWeights(using: &rng)
+        let x = rng.normalFloats(n * lin.input.dimension), g = rng.normalFloats(n * lin.output.dimension)
+        let start = rng.normalFloats(w.count)
+        func run(_ blocks: RowBlocks) -> [[Float]] {
+            var y = [Float](repeating: .nan, count: n * lin.output.dimension)
+            var gx = [Float](repeating: .nan, count: x.count), gw = start
+            lin.forward(weights: w, input: x, output: &y, blocks: blocks)
+            lin.backward(weights: w, input: x, gradOutput: g, gradInput: &gx, gradWeights: &gw, blocks: blocks)
+            return [y, gx, gw]
+        }
+        let one = run(RowBlocks(rows: n, size: 4, threads: 1))
+        for threads in [2, 3] { XCTAssertEqual(run(RowBlocks(rows: n, size: 4, threads: threads)), one, "\(threads) threads") }
+        let whole = run(RowBlocks(rows: n, size: 1000, threads: 1))
+        for (a, b) in zip(whole, one) {
+            XCTAssertLessThan(maxAbsDiff(toDouble(a), toDouble(b)), 1e-5 * maxAbs(toDouble(a)))
+        }
+    }
 }

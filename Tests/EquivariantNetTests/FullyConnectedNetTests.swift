@@ -35,11 +35,8 @@ final class FullyConnectedNetTests: XCTestCase {
             let w = net.initialWeights(using: &rng)
             let x = rng.normalFloats(rows * net.inputSize)
             let g = rng.normalFloats(rows * net.outputSize)
-            var tape = FullyConnectedNet.Tape()
-            var y = [Float](repeating: 0, count: rows * net.outputSize)
-            net.forward(weights: w, input: x, rows: rows, output: &y, tape: &tape)
             var gx = [Float](repeating: .nan, count: x.count), gw = [Float](repeating: 0, count: w.count)
-            net.backward(weights: w, tape: tape, gradOutput: g, gradInput: &gx, gradWeights: &gw)
+            net.backward(weights: w, input: x, rows: rows, gradOutput: g, gradInput: &gx, gradWeights: &gw)
             checkGradient("\(activation) ∂/∂x", x: x, analytic: gx, indices: Array(0..<x.count), step: 1e-2, tolerance: 2e-3) {
                 dot(g, self.run(net, w, $0, rows))
             }
@@ -47,5 +44,43 @@ final class FullyConnectedNetTests: XCTestCase {
                 dot(g, self.run(net, $0, x, rows))
             }
         }
+    }
+
+    /// Rows cut into blocks of 7 (so 10 blocks and a short last one) on 1, 2 and 3 threads: output,
+    /// ∂L/∂x and ∂L/∂W bitwise equal; they agree with one block of all rows to rounding, the output
+    /// recomputed from the tape equals the forward's bitwise, and gradients accumulate.
+    func testBlocksAndThreads() {
+        var rng = RandomSource(seed: 42)
+        let net = FullyConnectedNet(sizes: [5, 6, 4, 9], activation: .silu)
+        let rows = 66
+        let w = net.initialWeights(using: &rng)
+        let x = rng.normalFloats(rows * net.inputSize), g = rng.normalFloats(rows * net.outputSize)
+        let start = rng.normalFloats(w.count)
+        func run(_ blocks: RowBlocks) -> (y: [Float], again: [Float], gx: [Float], gw: [Float]) {
+            var tape = FullyConnectedNet.Tape()
+            var y = [Float](repeating: .nan, count: rows * net.outputSize), again = y
+            var gx = [Float](repeating: .nan, count: x.count), gw = start
+            net.forward(weights: w, input: x, output: &y, tape: &tape, blocks: blocks)
+            net.recomputeOutput(weights: w, input: x, tape: tape, output: &again, blocks: blocks)
+            net.backward(weights: w, input: x, tape: tape, gradOutput: g, gradInput: &gx, gradWeights: &gw, blocks: blocks)
+            return (y, again, gx, gw)
+        }
+        let one = run(RowBlocks(rows: rows, size: 7, threads: 1))
+        XCTAssertEqual(one.again, one.y)
+        for threads in [2, 3] {
+            let r = run(RowBlocks(rows: rows, size: 7, threads: threads))
+            XCTAssertEqual(r.y, one.y, "output, \(threads) threads")
+            XCTAssertEqual(r.gx, one.gx, "∂L/∂x, \(threads) threads")
+            XCTAssertEqual(r.gw, one.gw, "∂L/∂W, \(threads) threads")
+        }
+        let whole = run(RowBlocks(rows: rows, size: 1024, threads: 1))
+        XCTAssertLessThan(maxAbsDiff(toDouble(whole.y), toDouble(one.y)), 1e-5 * maxAbs(toDouble(one.y)))
+        XCTAssertLessThan(maxAbsDiff(toDouble(whole.gx), toDouble(one.gx)), 1e-5 * maxAbs(toDouble(one.gx)))
+        XCTAssertLessThan(maxAbsDiff(toDouble(whole.gw), toDouble(one.gw)), 1e-5 * maxAbs(toDouble(one.gw)))
+        // ∂L/∂W accumulates onto `start`: against a gradient computed from zero.
+        var fromZero = [Float](repeating: 0, count: w.count), gx = x
+        net.backward(weights: w, input: x, rows: rows, gradOutput: g, gradInput: &gx, gradWeights: &fromZero)
+        let expected = zip(start, fromZero).map { Double($0 + $1) }
+        XCTAssertLessThan(maxAbsDiff(toDouble(whole.gw), expected), 1e-5 * maxAbs(expected))
     }
 }

@@ -46,4 +46,23 @@ final class GateTests: XCTestCase {
             dot(g, self.run(gate, $0, n))
         }
     }
+
+    /// Blocks of 3 rows on 2 and 3 threads give bitwise the one-thread output and ∂L/∂x.
+    func testBlocksAndThreads() {
+        var rng = RandomSource(seed: 33)
+        let gate = Gate(output: Irreps(channels: [3, 2, 3, 1]))
+        let n = 20
+        let x = rng.normalFloats(n * gate.input.dimension), g = rng.normalFloats(n * gate.output.dimension)
+        var y1 = [Float](repeating: .nan, count: n * gate.output.dimension), gx1 = [Float](repeating: .nan, count: x.count)
+        gate.forward(input: x, count: n, output: &y1)
+        gate.backward(input: x, count: n, gradOutput: g, gradInput: &gx1)
+        for threads in [2, 3] {
+            let blocks = RowBlocks(rows: n, size: 3, threads: threads)
+            var y = [Float](repeating: .nan, count: y1.count), gx = [Float](repeating: .nan, count: x.count)
+            gate.forward(input: x, output: &y, blocks: blocks)
+            gate.backward(input: x, gradOutput: g, gradInput: &gx, blocks: blocks)
+            XCTAssertEqual(y, y1)
+            XCTAssertEqual(gx, gx1)
+        }
+    }
 }

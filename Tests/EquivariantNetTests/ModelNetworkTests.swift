@@ -295,4 +295,80 @@ final class ModelNetworkTests: XCTestCase {
         XCTAssertLessThanOrEqual(maxAbsDiff(featuresAfter, expected), 1e-5 * max(1, maxAbs(expected)))
         XCTAssertGreaterThan(maxAbs(Array(featuresBefore)), 1e-3)
     }
+
+    // MARK: threads and buffer reuse
+
+    /// Predictions and the flat gradient of a loss, for `model` on `input` with `theta`.
+    func predictionsAndGradient(_ model: PropensityModel, _ theta: [Float], _ input: ModelInput) -> (prediction: [Float], gradient: [Float]) {
+        let t = model.config.times.count
+        let pred = model.forward(parameters: theta, input: input)
+        let targets = (0..<pred.count).map { Float(sin(Double($0 / t) + 2 * Double($0 % t))) }
+        var gPred = [Float](repeating: 0, count: pred.count)
+        let count = PropensityLoss.termCount(species: input.species, trainSpecies: [0, 1], times: t)
+        _ = PropensityLoss.evaluate(predictions: pred, targets: targets, species: input.species, trainSpecies: [0, 1],
+                                    times: t, globalCount: count, gradient: &gPred)
+        var gradient = [Float](repeating: 0, count: theta.count)
+        model.backward(parameters: theta, input: input, gradPredictions: gPred, gradient: &gradient)
+        return (pred, gradient)
+    }
+
+    /// Forward and backward on 1, 2 and 3 threads give bitwise the same predictions and gradient,
+    /// with C = 8 (the fast tensor-product kernels) and C = 3 (the reference loops), residual on,
+    /// in row blocks small enough that every pass has many blocks (64 particles, ~17 neighbours:
+    /// 8 node blocks of 8, 11 edge blocks of 100). The default blocks give the same numbers to
+    /// rounding.
+    func testPredictionsAndGradientBitwiseIndependentOfThreads() {
+        let snap = latticeSnapshot(cells: 4, density: 0.5, seed: 12)
+        var c8 = smallConfig(residual: true)
+        c8.channels = 8
+        c8.lmax = 2
+        c8.layers = 2
+        for config in [c8, smallConfig(residual: true)] {
+            let input = ModelInput.allPairs(positions: snap.positions, box: (snap.box, snap.box, snap.box),
+                                            cutoff: config.cutoff, species: snap.species)
+            XCTAssertGreaterThan(input.edgeCount, 1000)
+            let model = PropensityModel(config: config, avgNeighbors: Double(input.edgeCount) / Double(input.nodeCount))
+            var rng = RandomSource(seed: 8)
+            let theta = model.layout.initialParameters(using: &rng)
+            model.nodeBlockSize = 8
+            model.edgeBlockSize = 100
+            model.threads = 1
+            let one = predictionsAndGradient(model, theta, input)
+            for threads in [2, 3] {
+                model.threads = threads
+                let r = predictionsAndGradient(model, theta, input)
+                XCTAssertEqual(r.prediction, one.prediction, "C = \(config.channels), predictions, \(threads) threads")
+                XCTAssertEqual(r.gradient, one.gradient, "C = \(config.channels), gradient, \(threads) threads")
+            }
+            model.nodeBlockSize = RowBlocks.nodeBlockSize
+            model.edgeBlockSize = RowBlocks.edgeBlockSize
+            let whole = predictionsAndGradient(model, theta, input)
+            let dp = maxAbsDiff(toDouble(whole.prediction), toDouble(one.prediction))
+            let dg = maxAbsDiff(toDouble(whole.gradient), toDouble(one.gradient))
+            print("C = \(config.channels): small vs default blocks, max |Δ prediction| \(dp), max |Δ gradient| \(dg)")
+            XCTAssertLessThanOrEqual(dp, 1e-5 * maxAbs(toDouble(one.prediction)))
+            XCTAssertLessThanOrEqual(dg, 1e-4 * maxAbs(toDouble(one.gradient)))
+            XCTAssertGreaterThan(maxAbs(toDouble(one.gradient)), 0)
+        }
+    }
+
+    /// The work buffers are reused between snapshots: A, then B (other N and E), then A again
+    /// gives bitwise A's first predictions and gradient, and B's equal a fresh model's.
+    func testBufferReuseAcrossSnapshotsOfDifferentSize() {
+        let config = smallConfig(residual: true)
+        let a = latticeSnapshot(cells: 3, density: 0.42, seed: 11), b = latticeSnapshot(cells: 4, density: 0.6, seed: 13)
+        let inputA = ModelInput.allPairs(positions: a.positions, box: (a.box, a.box, a.box), cutoff: config.cutoff, species: a.species)
+        let inputB = ModelInput.allPairs(positions: b.positions, box: (b.box, b.box, b.box), cutoff: config.cutoff, species: b.species)
+        let model = PropensityModel(config: config, avgNeighbors: 20)
+        var rng = RandomSource(seed: 4)
+        let theta = model.layout.initialParameters(using: &rng)
+        let first = predictionsAndGradient(model, theta, inputA)
+        let onB = predictionsAndGradient(model, theta, inputB)
+        let again = predictionsAndGradient(model, theta, inputA)
+        XCTAssertEqual(again.prediction, first.prediction)
+        XCTAssertEqual(again.gradient, first.gradient)
+        let fresh = predictionsAndGradient(PropensityModel(config: config, avgNeighbors: 20), theta, inputB)
+        XCTAssertEqual(onB.prediction, fresh.prediction)
+        XCTAssertEqual(onB.gradient, fresh.gradient)
+    }
 }

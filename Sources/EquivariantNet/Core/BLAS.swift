@@ -28,6 +28,15 @@ public enum BLAS {
         }
         let lda = lda ?? (transA ? m : k)
         let ldb = ldb ?? (transB ? k : n)
+        var beta = beta
+        if beta == 0 {
+            // OpenBLAS zeroes C for beta = 0 with a scalar loop (sgemm_beta, ~6% of a training
+            // step); memset is several times faster, and C = 0 + alpha·A·B is bitwise what
+            // OpenBLAS computes after its own zeroing.
+            let ld = ldc ?? n
+            if ld == n { c.update(repeating: 0, count: m * n) } else { for r in 0..<m { (c + r * ld).update(repeating: 0, count: n) } }
+            beta = 1
+        }
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c,

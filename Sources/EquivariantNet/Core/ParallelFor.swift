@@ -17,7 +17,9 @@ public enum ParallelFor {
     /// Setting it also pins OpenBLAS to ONE thread: OpenBLAS's threaded sgemm does not give
     /// bitwise the same products as its one-thread sgemm (measured here: the predictions of the
     /// network differed between 1 and 2 threads), and results must not depend on the thread count.
-    /// The matrix products are a minor part of a step; the tensor products are threaded here.
+    /// The matrix products are threaded one level up instead: rows are cut into fixed blocks
+    /// (`RowBlocks`), one one-thread sgemm per block, the blocks spread over these threads.
+    /// (Concurrent calls into OpenBLAS from several threads are safe in its pthread build.)
     /// (OpenBLAS is pinned as soon as this setting is first read or written: a program should
     /// set `threadCount` at start-up, before any matrix product.)
     public static var threadCount: Int {
@@ -48,8 +50,9 @@ public enum ParallelFor {
         if count <= 0 { return }
         let t = min(max(1, threads), count)
         if t == 1 { body(0..<count); return }
-        // A few ranges per thread, so that a slow range does not leave the other threads idle.
-        let parts = min(count, 4 * t)
+        // Several ranges per thread, so that a slow range (or a thread the machine slows down)
+        // does not leave the other threads idle.
+        let parts = min(count, 8 * t)
         var cuts = [Int](repeating: 0, count: parts + 1)
         cuts[parts] = count
         if let offsets {
@@ -68,13 +71,26 @@ public enum ParallelFor {
         // its range owns, which is the caller's contract above, so hand it over unchecked.
         let work = Unchecked(body), bounds = cuts
         // concurrentPerform runs iterations on at most the machine's cores; to honour a smaller
-        // `t`, each of t workers takes ranges k, k + t, k + 2t, …
-        DispatchQueue.concurrentPerform(iterations: t) { worker in
-            var k = worker
-            while k < parts {
+        // `t`, t workers each take the next range nobody has taken yet, until none is left.
+        // Which worker runs which range changes nothing in the results (see above).
+        let next = RangeCounter()
+        DispatchQueue.concurrentPerform(iterations: t) { _ in
+            while true {
+                let k = next.take()
+                if k >= parts { break }
                 if bounds[k] < bounds[k + 1] { work.value(bounds[k]..<bounds[k + 1]) }
-                k += t
             }
+        }
+    }
+
+    /// The next range to hand out (0, 1, 2, …), shared by the workers of one `ranges` call.
+    private final class RangeCounter: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value = 0
+        func take() -> Int {
+            lock.lock(); defer { lock.unlock() }
+            value += 1
+            return value - 1
         }
     }
 

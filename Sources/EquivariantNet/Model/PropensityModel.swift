@@ -7,7 +7,17 @@ import Foundation
 /// and the backward pass accumulates into a flat gradient buffer of the same layout — what Adam
 /// and the all-reduce work on. The activations of the last forward pass are kept in `tape`
 /// (visible flat buffers, one per stage), which the backward pass reads; an instance therefore
-/// serves one snapshot at a time (one instance per thread).
+/// serves one snapshot at a time (one instance per snapshot in flight).
+///
+/// Memory: the per-edge tensor-product weights w_e (E × paths·C per layer, the largest arrays)
+/// are NOT kept: forward computes them into one buffer shared by all layers, and backward
+/// recomputes a layer's w_e from its radial MLP's small hidden activations (E × 2·16 values and
+/// derivatives per layer, on the tape). So one w buffer and one ∂L/∂w buffer exist whatever the
+/// depth. Every buffer is kept between calls and reallocated only when N or E changes.
+///
+/// Threads: `threads` threads (default `ParallelFor.threadCount`) run the tensor products and
+/// every row-wise pass (linears, radial MLPs, gates, decoder, harmonics, sums) in fixed row blocks
+/// (`RowBlocks`), so predictions and gradients are bitwise the same for any thread count.
 ///
 /// One layer, for every particle i (features h `[N][dim]`, `Irreps` layout):
 ///
@@ -52,10 +62,9 @@ public final class PropensityModel {
         public var lengths: [Float] = []
         public var radialBasis: [Float] = []
         public var harmonics: [Float] = []
-        /// Per layer: radial MLP tape, tensor-product weights `[E][paths·C]`, messages `[N][dim]`,
-        /// gate input z `[N][zdim]`.
+        /// Per layer: radial MLP tape (hidden activations; its output w_e is recomputed in
+        /// backward), messages `[N][dim]`, gate input z `[N][zdim]`.
         public var radialTapes: [FullyConnectedNet.Tape] = []
-        public var edgeWeights: [[Float]] = []
         public var messages: [[Float]] = []
         public var gateInputs: [[Float]] = []
         /// Decoder input (final scalars) `[N][C]`, its tape, its output `[N][species·T]`.
@@ -65,8 +74,30 @@ public final class PropensityModel {
     }
 
     public private(set) var tape = Tape()
-    /// Scratch for ∂L/∂w_e of one layer in the backward pass `[E][paths·C]`.
+
+    /// Threads of every pass; nil: `ParallelFor.threadCount` at the time of the call. Results do
+    /// not depend on it.
+    public var threads: Int? = nil
+    /// Rows per block of the per-node and per-edge passes (`RowBlocks`). Part of the definition
+    /// of the arithmetic (a different blocking changes the last bits); settable for tests.
+    var nodeBlockSize = RowBlocks.nodeBlockSize
+    var edgeBlockSize = RowBlocks.edgeBlockSize
+
+    // Work buffers, kept between calls (no allocation, page faults or zeroing per snapshot).
+    /// w_e of the current layer `[E][paths·C]` (sized for the widest layer), and ∂L/∂w_e.
+    var edgeWeights: [Float] = []
+    /// The layer whose w_e `edgeWeights` holds (the last one after a forward pass; backward then
+    /// need not recompute it), or nil.
+    var edgeWeightsLayer: Int? = nil
     var gradEdgeWeights: [Float] = []
+    /// SelfLinear(h) `[N][zdim]` in forward; ∂L/∂(decoder output, scalars, h, z, m, h_prev) in backward.
+    var selfOutput: [Float] = []
+    var gradDecoderOutput: [Float] = []
+    var gradScalars: [Float] = []
+    var gradFeatures: [Float] = []
+    var gradGateInput: [Float] = []
+    var gradMessages: [Float] = []
+    var gradPrevious: [Float] = []
 
     public init(config: ModelConfig, avgNeighbors: Double) {
         self.config = config
@@ -103,95 +134,117 @@ public final class PropensityModel {
     }
 
     var times: Int { config.times.count }
+    var widestEdgeWeights: Int { layers.map { $0.tensorProduct.weightsPerEdge }.max() ?? 0 }
+
+    func blocks(nodes n: Int, edges e: Int) -> (nodes: RowBlocks, edges: RowBlocks, threads: Int) {
+        let threads = max(1, self.threads ?? ParallelFor.threadCount)
+        return (RowBlocks(rows: n, size: nodeBlockSize, threads: threads),
+                RowBlocks(rows: e, size: edgeBlockSize, threads: threads), threads)
+    }
 
     // MARK: forward
 
     /// Predictions `[N][T]` in standardised units: particle i reads the T outputs of its species.
     public func forward(parameters: UnsafePointer<Float>, input: ModelInput) -> [Float] {
         let n = input.nodeCount, e = input.edgeCount
-        let c = config.channels, dim = hidden.dimension
-        let nIn = config.embeddingInputs, extra = config.extraScalars.count
+        let c = config.channels, dim = hidden.dimension, zdim = gate.input.dimension
+        let nIn = config.embeddingInputs, extra = config.extraScalars.count, basis = config.radialBasis
         precondition(input.scalars.count == n * extra, "PropensityModel: expected \(extra) extra scalars per particle")
-        // Reuse the previous pass's per-layer edge-weight buffers (the largest arrays, E × paths·C
-        // each): no reallocation, page faults or zeroing per snapshot.
-        var reusable = tape.edgeWeights
+        let (nodes, edges, threads) = blocks(nodes: n, edges: e)
+        // Work on the previous pass's buffers (uniquely referenced once `tape` lets go of them).
+        var t = tape
         tape = Tape()
-        var t = Tape()
         t.nodeCount = n
         t.edgeCount = e
+        let k = layers.count
+        if t.features.count != k + 1 { t.features = Array(repeating: [], count: k + 1) }
+        if t.messages.count != k {
+            t.messages = Array(repeating: [], count: k)
+            t.gateInputs = Array(repeating: [], count: k)
+            t.radialTapes = Array(repeating: FullyConnectedNet.Tape(), count: k)
+        }
 
         // Embedding: one-hot species and the extra scalars → C scalars.
-        t.embeddingInput = [Float](repeating: 0, count: n * nIn)
-        for i in 0..<n {
-            let s = Int(input.species[i])
-            precondition(s >= 0 && s < config.speciesCount, "PropensityModel: species \(s) of particle \(i) out of range")
-            t.embeddingInput[i * nIn + s] = 1
-            for j in 0..<extra { t.embeddingInput[i * nIn + config.speciesCount + j] = input.scalars[i * extra + j] }
+        fit(&t.embeddingInput, n * nIn)
+        t.embeddingInput.withUnsafeMutableBufferPointer { x in
+            for i in 0..<n {
+                let s = Int(input.species[i])
+                precondition(s >= 0 && s < config.speciesCount, "PropensityModel: species \(s) of particle \(i) out of range")
+                let row = x.baseAddress! + i * nIn
+                row.update(repeating: 0, count: nIn)
+                row[s] = 1
+                for j in 0..<extra { row[config.speciesCount + j] = input.scalars[i * extra + j] }
+            }
         }
-        var h = [Float](repeating: 0, count: n * c)
-        embedding.forward(weights: parameters + layout.embedding.offset, input: t.embeddingInput, count: n, output: &h)
-        t.features = [h]
+        fit(&t.features[0], n * c)
+        embedding.forward(weights: parameters + layout.embedding.offset, input: t.embeddingInput, output: &t.features[0],
+                          blocks: nodes)
 
         // Edge geometry, shared by every layer.
-        t.lengths = [Float](repeating: 0, count: e)
-        for k in 0..<e {
-            let (x, y, z) = (input.vectors[3 * k], input.vectors[3 * k + 1], input.vectors[3 * k + 2])
-            t.lengths[k] = (x * x + y * y + z * z).squareRoot()
-        }
-        t.radialBasis = [Float](repeating: 0, count: e * config.radialBasis)
-        bessel.forward(distances: t.lengths, edgeCount: e, output: &t.radialBasis)
-        t.harmonics = [Float](repeating: 0, count: e * harmonics.dimension)
-        harmonics.forward(vectors: input.vectors, count: e, output: &t.harmonics)
-
-        let scale = Float(1 / avgNeighbors.squareRoot())
-        for (k, layer) in layers.enumerated() {
-            let zdim = gate.input.dimension
-            var s = [Float](repeating: 0, count: n * zdim)
-            layer.selfLinear.forward(weights: parameters + layer.selfOffset, input: t.features[k], count: n, output: &s)
-
-            var w = k < reusable.count ? reusable[k] : []
-            if k < reusable.count { reusable[k] = [] }  // keep `w` uniquely referenced
-            if w.count != e * layer.tensorProduct.weightsPerEdge {
-                w = [Float](repeating: 0, count: e * layer.tensorProduct.weightsPerEdge)
-            }
-            var radialTape = FullyConnectedNet.Tape()
-            layer.radial.forward(weights: parameters + layer.radialOffset, input: t.radialBasis, rows: e,
-                                 output: &w, tape: &radialTape)
-
-            var m = [Float](repeating: 0, count: n * dim)
-            input.receiverOffsets.withUnsafeBufferPointer { offsets in
-                input.senders.withUnsafeBufferPointer { senders in
-                    layer.tensorProduct.forward(features: t.features[k], sphericalHarmonics: t.harmonics, edgeWeights: w,
-                                                receiverOffsets: offsets.baseAddress!, senders: senders.baseAddress!,
-                                                nodeCount: n, scale: scale, output: &m)
+        fit(&t.lengths, e)
+        fit(&t.radialBasis, e * basis)
+        fit(&t.harmonics, e * harmonics.dimension)
+        if e > 0 { input.vectors.withUnsafeBufferPointer { vb in
+            t.lengths.withUnsafeMutableBufferPointer { lb in
+                t.radialBasis.withUnsafeMutableBufferPointer { bb in
+                    t.harmonics.withUnsafeMutableBufferPointer { yb in
+                        let (v, len, rb, y) = (vb.baseAddress!, lb.baseAddress!, bb.baseAddress!, yb.baseAddress!)
+                        let (bessel, sh, dY) = (bessel, harmonics, harmonics.dimension)
+                        edges.forEach { _, r in
+                            for q in r {
+                                let (x, y, z) = (v[3 * q], v[3 * q + 1], v[3 * q + 2])
+                                len[q] = (x * x + y * y + z * z).squareRoot()
+                            }
+                            bessel.forward(distances: len + r.lowerBound, edgeCount: r.count, output: rb + r.lowerBound * basis)
+                            sh.forward(vectors: v + 3 * r.lowerBound, count: r.count, output: y + r.lowerBound * dY)
+                        }
+                    }
                 }
             }
+        } }
 
-            // z = PostLinear(m) + s
-            var z = [Float](repeating: 0, count: n * zdim)
-            layer.postLinear.forward(weights: parameters + layer.postOffset, input: m, count: n, output: &z)
-            for q in 0..<(n * zdim) { z[q] += s[q] }
-
-            var next = [Float](repeating: 0, count: n * dim)
-            gate.forward(input: z, count: n, output: &next)
-            if config.residual && k > 0 {
-                for q in 0..<(n * dim) { next[q] += t.features[k][q] }
+        fit(&edgeWeights, e * widestEdgeWeights)
+        edgeWeightsLayer = nil
+        fit(&selfOutput, n * zdim)
+        let scale = Float(1 / avgNeighbors.squareRoot())
+        for (k, layer) in layers.enumerated() {
+            layer.selfLinear.forward(weights: parameters + layer.selfOffset, input: t.features[k], output: &selfOutput,
+                                     blocks: nodes)
+            layer.radial.forward(weights: parameters + layer.radialOffset, input: t.radialBasis, output: &edgeWeights,
+                                 tape: &t.radialTapes[k], blocks: edges)
+            fit(&t.messages[k], n * dim)
+            input.receiverOffsets.withUnsafeBufferPointer { offsets in
+                input.senders.withUnsafeBufferPointer { senders in
+                    layer.tensorProduct.forward(features: t.features[k], sphericalHarmonics: t.harmonics, edgeWeights: edgeWeights,
+                                                receiverOffsets: offsets.baseAddress!, senders: senders.baseAddress!,
+                                                nodeCount: n, scale: scale, output: &t.messages[k], threads: threads)
+                }
             }
-            t.radialTapes.append(radialTape)
-            t.edgeWeights.append(w)
-            t.messages.append(m)
-            t.gateInputs.append(z)
-            t.features.append(next)
+            // z = PostLinear(m) + s
+            fit(&t.gateInputs[k], n * zdim)
+            layer.postLinear.forward(weights: parameters + layer.postOffset, input: t.messages[k], output: &t.gateInputs[k],
+                                     blocks: nodes)
+            add(selfOutput, into: &t.gateInputs[k], width: zdim, blocks: nodes)
+            fit(&t.features[k + 1], n * dim)
+            gate.forward(input: t.gateInputs[k], output: &t.features[k + 1], blocks: nodes)
+            if config.residual && k > 0 {
+                add(t.features[k], into: &t.features[k + 1], width: dim, blocks: nodes)
+            }
         }
+        edgeWeightsLayer = layers.count - 1
 
         // Decoder on the final C scalars; each particle reads its own species' T outputs.
-        let hLast = t.features[layers.count]
-        t.decoderInput = [Float](repeating: 0, count: n * c)
-        for i in 0..<n { for u in 0..<c { t.decoderInput[i * c + u] = hLast[i * dim + u] } }
         let outWidth = decoder.outputSize
-        t.decoderOutput = [Float](repeating: 0, count: n * outWidth)
-        decoder.forward(weights: parameters + layout.decoderOffset, input: t.decoderInput, rows: n,
-                        output: &t.decoderOutput, tape: &t.decoderTape)
+        fit(&t.decoderInput, n * c)
+        fit(&t.decoderOutput, n * outWidth)
+        let hLast = t.features[layers.count]
+        hLast.withUnsafeBufferPointer { h in
+            t.decoderInput.withUnsafeMutableBufferPointer { x in
+                for i in 0..<n { (x.baseAddress! + i * c).update(from: h.baseAddress! + i * dim, count: c) }
+            }
+        }
+        decoder.forward(weights: parameters + layout.decoderOffset, input: t.decoderInput, output: &t.decoderOutput,
+                        tape: &t.decoderTape, blocks: nodes)
         var predictions = [Float](repeating: 0, count: n * times)
         for i in 0..<n {
             let s = Int(input.species[i])
@@ -211,58 +264,97 @@ public final class PropensityModel {
         let n = t.nodeCount, e = t.edgeCount
         precondition(n == input.nodeCount && e == input.edgeCount, "PropensityModel.backward: input differs from the last forward")
         let c = config.channels, dim = hidden.dimension, zdim = gate.input.dimension
+        let (nodes, edges, threads) = blocks(nodes: n, edges: e)
 
         // Decoder: scatter each particle's T gradients to its species' columns.
         let outWidth = decoder.outputSize
-        var gOut = [Float](repeating: 0, count: n * outWidth)
-        for i in 0..<n {
-            let s = Int(input.species[i])
-            for q in 0..<times { gOut[i * outWidth + s * times + q] = gradPredictions[i * times + q] }
+        fit(&gradDecoderOutput, n * outWidth)
+        fit(&gradScalars, n * c)
+        fit(&gradFeatures, n * dim)
+        fit(&gradGateInput, n * zdim)
+        fit(&gradMessages, n * dim)
+        fit(&gradPrevious, n * dim)
+        gradDecoderOutput.withUnsafeMutableBufferPointer { g in
+            for i in 0..<n {
+                let s = Int(input.species[i]), row = g.baseAddress! + i * outWidth
+                row.update(repeating: 0, count: outWidth)
+                for q in 0..<times { row[s * times + q] = gradPredictions[i * times + q] }
+            }
         }
-        var gScalars = [Float](repeating: 0, count: n * c)
-        decoder.backward(weights: parameters + layout.decoderOffset, tape: t.decoderTape, gradOutput: gOut,
-                         gradInput: &gScalars, gradWeights: gradient + layout.decoderOffset)
+        decoder.backward(weights: parameters + layout.decoderOffset, input: t.decoderInput, tape: t.decoderTape,
+                         gradOutput: gradDecoderOutput, gradInput: &gradScalars, gradWeights: gradient + layout.decoderOffset,
+                         blocks: nodes)
         // ∂L/∂h_K: the scalars only.
-        var gH = [Float](repeating: 0, count: n * dim)
-        for i in 0..<n { for u in 0..<c { gH[i * dim + u] = gScalars[i * c + u] } }
+        gradScalars.withUnsafeBufferPointer { gs in
+            gradFeatures.withUnsafeMutableBufferPointer { gh in
+                for i in 0..<n {
+                    let row = gh.baseAddress! + i * dim
+                    row.update(from: gs.baseAddress! + i * c, count: c)
+                    (row + c).update(repeating: 0, count: dim - c)
+                }
+            }
+        }
 
+        precondition(edgeWeights.count == e * widestEdgeWeights, "PropensityModel.backward: no forward pass of this input")
+        fit(&gradEdgeWeights, e * widestEdgeWeights)
         let scale = Float(1 / avgNeighbors.squareRoot())
         for k in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[k]
-            let inDim = layer.selfLinear.input.dimension
-            // Gate.
-            var gZ = [Float](repeating: 0, count: n * zdim)
-            gate.backward(input: t.gateInputs[k], count: n, gradOutput: gH, gradInput: &gZ)
-            // z = PostLinear(m) + s: both branches receive gZ.
-            var gM = [Float](repeating: 0, count: n * dim)
-            layer.postLinear.backward(weights: parameters + layer.postOffset, input: t.messages[k], count: n,
-                                      gradOutput: gZ, gradInput: &gM, gradWeights: gradient + layer.postOffset)
-            var gPrev = [Float](repeating: 0, count: n * inDim)
-            layer.selfLinear.backward(weights: parameters + layer.selfOffset, input: t.features[k], count: n,
-                                      gradOutput: gZ, gradInput: &gPrev, gradWeights: gradient + layer.selfOffset)
-            // Messages: ∂L/∂h_j accumulates on top of the self-interaction's, ∂L/∂w_e per edge.
-            // ∂L/∂w_e is written (not accumulated) by the tensor product: the scratch is reused.
-            if gradEdgeWeights.count != e * layer.tensorProduct.weightsPerEdge {
-                gradEdgeWeights = [Float](repeating: 0, count: e * layer.tensorProduct.weightsPerEdge)
+            // Gate. Then z = PostLinear(m) + s: both branches receive ∂L/∂z. ∂L/∂h_prev `[N][inDim]`
+            // (in the first N·inDim numbers of its buffer) starts with the self-interaction's part.
+            gate.backward(input: t.gateInputs[k], gradOutput: gradFeatures, gradInput: &gradGateInput, blocks: nodes)
+            layer.postLinear.backward(weights: parameters + layer.postOffset, input: t.messages[k], gradOutput: gradGateInput,
+                                      gradInput: &gradMessages, gradWeights: gradient + layer.postOffset, blocks: nodes)
+            layer.selfLinear.backward(weights: parameters + layer.selfOffset, input: t.features[k], gradOutput: gradGateInput,
+                                      gradInput: &gradPrevious, gradWeights: gradient + layer.selfOffset, blocks: nodes)
+            // Messages: w_e again from the radial MLP's tape; ∂L/∂h_j accumulates on top of the
+            // self-interaction's, ∂L/∂w_e is written per edge.
+            if edgeWeightsLayer != k {
+                layer.radial.recomputeOutput(weights: parameters + layer.radialOffset, input: t.radialBasis,
+                                             tape: t.radialTapes[k], output: &edgeWeights, blocks: edges)
+                edgeWeightsLayer = k
             }
             input.receiverOffsets.withUnsafeBufferPointer { offsets in
                 input.senders.withUnsafeBufferPointer { senders in
                     layer.tensorProduct.backward(features: t.features[k], sphericalHarmonics: t.harmonics,
-                                                 edgeWeights: t.edgeWeights[k], receiverOffsets: offsets.baseAddress!,
+                                                 edgeWeights: edgeWeights, receiverOffsets: offsets.baseAddress!,
                                                  senders: senders.baseAddress!, nodeCount: n, scale: scale,
-                                                 gradOutput: gM, gradFeatures: &gPrev,
-                                                 gradSphericalHarmonics: nil, gradEdgeWeights: &gradEdgeWeights)
+                                                 gradOutput: gradMessages, gradFeatures: &gradPrevious,
+                                                 gradSphericalHarmonics: nil, gradEdgeWeights: &gradEdgeWeights,
+                                                 threads: threads)
                 }
             }
-            layer.radial.backward(weights: parameters + layer.radialOffset, tape: t.radialTapes[k], gradOutput: gradEdgeWeights,
-                                  gradInput: nil, gradWeights: gradient + layer.radialOffset)
+            layer.radial.backward(weights: parameters + layer.radialOffset, input: t.radialBasis, tape: t.radialTapes[k],
+                                  gradOutput: gradEdgeWeights, gradInput: nil, gradWeights: gradient + layer.radialOffset,
+                                  blocks: edges)
             if config.residual && k > 0 {
-                for q in 0..<(n * dim) { gPrev[q] += gH[q] }
+                add(gradFeatures, into: &gradPrevious, width: dim, blocks: nodes)
             }
-            gH = gPrev
+            swap(&gradFeatures, &gradPrevious)
         }
-        // Embedding.
-        embedding.backward(weights: parameters + layout.embedding.offset, input: t.embeddingInput, count: n,
-                           gradOutput: gH, gradInput: nil, gradWeights: gradient + layout.embedding.offset)
+        // Embedding (∂L/∂h_0 `[N][C]` in the first N·C numbers).
+        embedding.backward(weights: parameters + layout.embedding.offset, input: t.embeddingInput, gradOutput: gradFeatures,
+                           gradInput: nil, gradWeights: gradient + layout.embedding.offset, blocks: nodes)
+    }
+
+    // MARK: helpers
+
+    /// Makes `buffer` hold exactly `count` numbers, reallocating only when the count changes
+    /// (contents are then zero; otherwise they are the previous call's).
+    func fit(_ buffer: inout [Float], _ count: Int) {
+        if buffer.count != count { buffer = [Float](repeating: 0, count: count) }
+    }
+
+    /// y[i][·] += x[i][·] for the `width` numbers of every row of `blocks`.
+    func add(_ x: [Float], into y: inout [Float], width: Int, blocks: RowBlocks) {
+        if blocks.rows == 0 { return }
+        x.withUnsafeBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in
+                let (x, y) = (xb.baseAddress!, yb.baseAddress!)
+                blocks.forEach { _, r in
+                    for q in (r.lowerBound * width)..<(r.upperBound * width) { y[q] += x[q] }
+                }
+            }
+        }
     }
 }

@@ -8,7 +8,13 @@ import Foundation
 ///
 /// Parameters live in a flat buffer owned by the caller: layer k's weight is `[sizes[k]][sizes[k+1]]`
 /// row-major at `weightOffsets[k]` (the same order as e3nn's `layers[k].weight`, shape (h_in, h_out)).
-/// Activations are row-major `[rows][size]`; every layer is one `sgemm` over all rows.
+/// Activations are row-major `[rows][size]`.
+///
+/// Rows are processed in fixed blocks (`RowBlocks`), one `sgemm` per layer and block, the blocks
+/// spread over threads; weight gradients are summed per block and then block by block in a fixed
+/// order, so results are bitwise independent of the thread count. The tape keeps only the hidden
+/// layers' activations and derivatives (`[rows][hidden]`, small for the radial MLPs); the input
+/// stays with the caller and the output can be recomputed from the tape (`recomputeOutput`).
 public struct FullyConnectedNet: Sendable {
     public let sizes: [Int]
     public let activation: NormalizedActivation
@@ -27,88 +33,168 @@ public struct FullyConnectedNet: Sendable {
     public var parameterCount: Int { weightOffsets.last! }
     public var inputSize: Int { sizes.first! }
     public var outputSize: Int { sizes.last! }
+    /// Width of all hidden layers together (Σ sizes[1..<last]).
+    public var hiddenWidth: Int { sizes.dropFirst().dropLast().reduce(0, +) }
 
     /// N(0, 1) weights, as e3nn's `torch.randn` initialisation (not the same stream).
     public func initialWeights(using rng: inout RandomSource) -> [Float] {
         rng.normalFloats(parameterCount)
     }
 
-    /// What the backward pass needs from the forward one: the input of every layer and the
-    /// pre-activation of every hidden layer.
+    /// What the backward pass needs from the forward one besides the input: for every hidden
+    /// layer k = 1…L−1 the activation a_k = act(z_{k−1}) and its derivative act′(z_{k−1}),
+    /// stored per row: `values[r · hiddenWidth + hiddenOffset(k) + j]` (the same for
+    /// `derivatives`). Reused between calls (reallocated only when the row count changes).
     public struct Tape: Sendable {
-        public var layerInputs: [[Float]] = []
-        public var preActivations: [[Float]] = []
+        public var values: [Float] = []
+        public var derivatives: [Float] = []
         public var rows = 0
         public init() {}
     }
 
-    /// output `[rows][outputSize]` = net(input `[rows][inputSize]`); fills `tape` for backward.
-    public func forward(weights: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Int,
-                        output: UnsafeMutablePointer<Float>, tape: inout Tape) {
+    /// Column of hidden layer k (k = 1…L−1) inside a tape row.
+    func hiddenOffset(_ k: Int) -> Int { sizes[1..<k].reduce(0, +) }
+
+    // MARK: forward
+
+    /// output `[rows][outputSize]` = net(input `[rows][inputSize]`) for the rows of `blocks`;
+    /// fills `tape` for backward.
+    public func forward(weights: UnsafePointer<Float>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+                        tape: inout Tape, blocks: RowBlocks) {
+        let rows = blocks.rows, width = hiddenWidth
         tape.rows = rows
-        tape.layerInputs = [Array(UnsafeBufferPointer(start: input, count: rows * inputSize))]
-        tape.preActivations = []
-        for k in 0..<layerCount {
-            let (hIn, hOut) = (sizes[k], sizes[k + 1])
-            let alpha = 1 / Float(hIn).squareRoot()
-            if k == layerCount - 1 {
-                tape.layerInputs[k].withUnsafeBufferPointer { a in
-                    BLAS.sgemm(m: rows, n: hOut, k: hIn, alpha: alpha, a: a.baseAddress!,
-                               b: weights + weightOffsets[k], c: output)
-                }
-            } else {
-                var z = [Float](repeating: 0, count: rows * hOut)
-                tape.layerInputs[k].withUnsafeBufferPointer { a in
-                    z.withUnsafeMutableBufferPointer { zb in
-                        BLAS.sgemm(m: rows, n: hOut, k: hIn, alpha: alpha, a: a.baseAddress!,
-                                   b: weights + weightOffsets[k], c: zb.baseAddress!)
+        if tape.values.count != rows * width {
+            tape.values = [Float](repeating: 0, count: rows * width)
+            tape.derivatives = [Float](repeating: 0, count: rows * width)
+        }
+        tape.values.withUnsafeMutableBufferPointer { vb in
+            tape.derivatives.withUnsafeMutableBufferPointer { db in
+                let (values, derivatives) = (vb.baseAddress, db.baseAddress)
+                blocks.forEach { _, r in
+                    var a = input + r.lowerBound * inputSize, lda = inputSize
+                    for k in 0..<layerCount {
+                        let (hIn, hOut) = (sizes[k], sizes[k + 1])
+                        let alpha = 1 / Float(hIn).squareRoot()
+                        if k == layerCount - 1 {
+                            BLAS.sgemm(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
+                                       b: weights + weightOffsets[k], c: output + r.lowerBound * hOut)
+                        } else {
+                            // z_k into the tape's values, then (act, act′) in place.
+                            let column = hiddenOffset(k + 1)
+                            let v = values! + r.lowerBound * width + column, d = derivatives! + r.lowerBound * width + column
+                            BLAS.sgemm(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
+                                       b: weights + weightOffsets[k], c: v, ldc: width)
+                            for row in 0..<r.count {
+                                let vr = v + row * width, dr = d + row * width
+                                for j in 0..<hOut { (vr[j], dr[j]) = activation.valueAndDerivative(vr[j]) }
+                            }
+                            a = UnsafePointer(v)
+                            lda = width
+                        }
                     }
                 }
-                tape.layerInputs.append(z.map { activation.value($0) })
-                tape.preActivations.append(z)
             }
         }
     }
 
-    /// Forward without keeping a tape.
+    /// Forward on one thread without keeping a tape (tests, small nets).
     public func forward(weights: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Int,
                         output: UnsafeMutablePointer<Float>) {
         var tape = Tape()
-        forward(weights: weights, input: input, rows: rows, output: output, tape: &tape)
+        forward(weights: weights, input: input, output: output, tape: &tape,
+                blocks: RowBlocks(rows: rows, size: RowBlocks.edgeBlockSize, threads: 1))
     }
 
-    /// Backward: given ∂L/∂output, **accumulates** ∂L/∂W into `gradWeights` (same layout as the
-    /// weights) and **writes** ∂L/∂input into `gradInput` if given.
-    public func backward(weights: UnsafePointer<Float>, tape: Tape, gradOutput: UnsafePointer<Float>,
-                         gradInput: UnsafeMutablePointer<Float>?, gradWeights: UnsafeMutablePointer<Float>) {
-        let rows = tape.rows
-        var g = Array(UnsafeBufferPointer(start: gradOutput, count: rows * outputSize))  // ∂L/∂z_k
-        for k in stride(from: layerCount - 1, through: 0, by: -1) {
-            let (hIn, hOut) = (sizes[k], sizes[k + 1])
-            let alpha = 1 / Float(hIn).squareRoot()
-            // ∂L/∂W_k += a_kᵀ g / √hIn
-            tape.layerInputs[k].withUnsafeBufferPointer { a in
-                g.withUnsafeBufferPointer { gb in
-                    BLAS.sgemm(transA: true, m: hIn, n: hOut, k: rows, alpha: alpha, a: a.baseAddress!,
-                               b: gb.baseAddress!, beta: 1, c: gradWeights + weightOffsets[k])
-                }
-            }
-            if k == 0 && gradInput == nil { break }
-            // ∂L/∂a_k = g W_kᵀ / √hIn
-            var ga = [Float](repeating: 0, count: rows * hIn)
-            g.withUnsafeBufferPointer { gb in
-                ga.withUnsafeMutableBufferPointer { gab in
-                    BLAS.sgemm(transB: true, m: rows, n: hIn, k: hOut, alpha: alpha, a: gb.baseAddress!,
-                               b: weights + weightOffsets[k], c: gab.baseAddress!)
-                }
-            }
-            if k == 0 {
-                gradInput!.update(from: ga, count: rows * hIn)
-            } else {
-                let z = tape.preActivations[k - 1]
-                for i in 0..<ga.count { ga[i] *= activation.valueAndDerivative(z[i]).1 }
-                g = ga
+    /// The output again from the tape alone (the last layer's product, a_{L−1} · W_{L−1}): what
+    /// `forward` wrote, bitwise, for the same blocks. The radial MLPs' outputs (E × paths·C per
+    /// layer, the largest arrays of the network) are recomputed this way in backward instead of
+    /// being stored. A one-layer net has no tape: pass its input.
+    public func recomputeOutput(weights: UnsafePointer<Float>, input: UnsafePointer<Float>, tape: Tape,
+                                output: UnsafeMutablePointer<Float>, blocks: RowBlocks) {
+        precondition(tape.rows == blocks.rows, "FullyConnectedNet.recomputeOutput: tape of \(tape.rows) rows, not \(blocks.rows)")
+        let k = layerCount - 1, width = hiddenWidth
+        let (hIn, hOut) = (sizes[k], sizes[k + 1])
+        let alpha = 1 / Float(hIn).squareRoot()
+        tape.values.withUnsafeBufferPointer { vb in
+            let values = vb.baseAddress
+            blocks.forEach { _, r in
+                let (a, lda) = k == 0 ? (input + r.lowerBound * hIn, hIn)
+                                      : (values! + r.lowerBound * width + hiddenOffset(k), width)
+                BLAS.sgemm(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
+                           b: weights + weightOffsets[k], c: output + r.lowerBound * hOut)
             }
         }
+    }
+
+    // MARK: backward
+
+    /// Backward of the last `forward` (same weights, input and blocks): given ∂L/∂output,
+    /// **accumulates** ∂L/∂W into `gradWeights` (same layout as the weights) and **writes**
+    /// ∂L/∂input into `gradInput` if given. `gradOutput` is read in place (not copied).
+    public func backward(weights: UnsafePointer<Float>, input: UnsafePointer<Float>, tape: Tape,
+                         gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
+                         gradWeights: UnsafeMutablePointer<Float>, blocks: RowBlocks) {
+        precondition(tape.rows == blocks.rows, "FullyConnectedNet.backward: tape of \(tape.rows) rows, not \(blocks.rows)")
+        let width = hiddenWidth, params = parameterCount
+        let widest = sizes.dropFirst().dropLast().max() ?? 0
+        // One partial ∂L/∂W per block, summed in block order at the end.
+        var partials = [Float](repeating: 0, count: blocks.count * params)
+        partials.withUnsafeMutableBufferPointer { pb in
+            tape.values.withUnsafeBufferPointer { vb in
+                tape.derivatives.withUnsafeBufferPointer { db in
+                    let (partial, values, derivatives) = (pb.baseAddress!, vb.baseAddress, db.baseAddress)
+                    blocks.forEach { b, r in
+                        let n = r.count
+                        // ∂L/∂z of the current layer: gradOutput in place, then two scratch buffers in turn.
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, 2 * n * widest))
+                        defer { scratch.deallocate() }
+                        var g = gradOutput + r.lowerBound * outputSize, ldg = outputSize
+                        var next = scratch
+                        for k in stride(from: layerCount - 1, through: 0, by: -1) {
+                            let (hIn, hOut) = (sizes[k], sizes[k + 1])
+                            let alpha = 1 / Float(hIn).squareRoot()
+                            let (a, lda) = k == 0 ? (input + r.lowerBound * hIn, hIn)
+                                                  : (UnsafePointer(values! + r.lowerBound * width + hiddenOffset(k)), width)
+                            // ∂L/∂W_k (this block) = a_kᵀ g / √hIn
+                            BLAS.sgemm(transA: true, m: hIn, n: hOut, k: n, alpha: alpha, a: a, lda: lda,
+                                       b: g, ldb: ldg, c: partial + b * params + weightOffsets[k])
+                            if k == 0 {
+                                // ∂L/∂input = g W_0ᵀ / √hIn
+                                if let gradInput {
+                                    BLAS.sgemm(transB: true, m: n, n: hIn, k: hOut, alpha: alpha, a: g, lda: ldg,
+                                               b: weights, ldb: hOut, c: gradInput + r.lowerBound * hIn)
+                                }
+                                break
+                            }
+                            // ∂L/∂z_{k−1} = (g W_kᵀ / √hIn) ⊙ act′(z_{k−1})
+                            BLAS.sgemm(transB: true, m: n, n: hIn, k: hOut, alpha: alpha, a: g, lda: ldg,
+                                       b: weights + weightOffsets[k], ldb: hOut, c: next)
+                            let d = derivatives! + r.lowerBound * width + hiddenOffset(k)
+                            for row in 0..<n {
+                                let nr = next + row * hIn, dr = d + row * width
+                                for j in 0..<hIn { nr[j] *= dr[j] }
+                            }
+                            g = UnsafePointer(next)
+                            ldg = hIn
+                            next = next == scratch ? scratch + n * widest : scratch
+                        }
+                    }
+                    blocks.addPartials(partial, width: params, into: gradWeights)
+                }
+            }
+        }
+    }
+
+    /// Backward on one thread of a `forward(weights:input:rows:output:)` (tests, small nets): runs
+    /// the forward again for its tape.
+    public func backward(weights: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Int,
+                         gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
+                         gradWeights: UnsafeMutablePointer<Float>) {
+        let blocks = RowBlocks(rows: rows, size: RowBlocks.edgeBlockSize, threads: 1)
+        var tape = Tape()
+        var output = [Float](repeating: 0, count: rows * outputSize)
+        forward(weights: weights, input: input, output: &output, tape: &tape, blocks: blocks)
+        backward(weights: weights, input: input, tape: tape, gradOutput: gradOutput, gradInput: gradInput,
+                 gradWeights: gradWeights, blocks: blocks)
     }
 }

@@ -27,10 +27,20 @@ public struct Gate: Sendable {
         input = Irreps(channels: [scalars + gated.reduce(0, +)] + gated)
     }
 
-    /// out `[count][output.dimension]` = Gate(x `[count][input.dimension]`).
+    /// out `[count][output.dimension]` = Gate(x `[count][input.dimension]`), one thread.
     public func forward(input x: UnsafePointer<Float>, count: Int, output y: UnsafeMutablePointer<Float>) {
+        forward(input: x, rows: 0..<count, output: y)
+    }
+
+    /// The same for the rows of `blocks`, the blocks spread over threads (each row on its own: the
+    /// result does not depend on the threads).
+    public func forward(input x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, blocks: RowBlocks) {
+        blocks.forEach { _, r in forward(input: x, rows: r, output: y) }
+    }
+
+    func forward(input x: UnsafePointer<Float>, rows: Range<Int>, output y: UnsafeMutablePointer<Float>) {
         let (dIn, dOut) = (input.dimension, output.dimension)
-        for n in 0..<count {
+        for n in rows {
             let xn = x + n * dIn, yn = y + n * dOut
             for u in 0..<scalars { yn[u] = scalarActivation.value(xn[u]) }
             var gateIndex = scalars
@@ -46,11 +56,22 @@ public struct Gate: Sendable {
         }
     }
 
-    /// Backward: **writes** ∂L/∂x `[count][input.dimension]` from ∂L/∂out.
+    /// Backward: **writes** ∂L/∂x `[count][input.dimension]` from ∂L/∂out, one thread.
     public func backward(input x: UnsafePointer<Float>, count: Int, gradOutput gy: UnsafePointer<Float>,
                          gradInput gx: UnsafeMutablePointer<Float>) {
+        backward(input: x, rows: 0..<count, gradOutput: gy, gradInput: gx)
+    }
+
+    /// The same for the rows of `blocks`, the blocks spread over threads.
+    public func backward(input x: UnsafePointer<Float>, gradOutput gy: UnsafePointer<Float>,
+                         gradInput gx: UnsafeMutablePointer<Float>, blocks: RowBlocks) {
+        blocks.forEach { _, r in backward(input: x, rows: r, gradOutput: gy, gradInput: gx) }
+    }
+
+    func backward(input x: UnsafePointer<Float>, rows: Range<Int>, gradOutput gy: UnsafePointer<Float>,
+                  gradInput gx: UnsafeMutablePointer<Float>) {
         let (dIn, dOut) = (input.dimension, output.dimension)
-        for n in 0..<count {
+        for n in rows {
             let xn = x + n * dIn, gyn = gy + n * dOut, gxn = gx + n * dIn
             for u in 0..<scalars { gxn[u] = gyn[u] * scalarActivation.valueAndDerivative(xn[u]).1 }
             var gateIndex = scalars
