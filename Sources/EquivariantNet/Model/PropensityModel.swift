@@ -298,6 +298,12 @@ public final class PropensityModel {
         precondition(edgeWeights.count == e * widestEdgeWeights, "PropensityModel.backward: no forward pass of this input")
         fit(&gradEdgeWeights, e * widestEdgeWeights)
         let scale = Float(1 / avgNeighbors.squareRoot())
+        // The tensor products' backward walks the edges grouped by sender: one index for all layers.
+        let senderIndex = input.receiverOffsets.withUnsafeBufferPointer { offsets in
+            input.senders.withUnsafeBufferPointer { senders in
+                SenderIndex(receiverOffsets: offsets.baseAddress!, senders: senders.baseAddress!, nodeCount: n)
+            }
+        }
         for k in stride(from: layers.count - 1, through: 0, by: -1) {
             let layer = layers[k]
             // Gate. Then z = PostLinear(m) + s: both branches receive ∂L/∂z. ∂L/∂h_prev `[N][inDim]`
@@ -314,16 +320,11 @@ public final class PropensityModel {
                                              tape: t.radialTapes[k], output: &edgeWeights, blocks: edges)
                 edgeWeightsLayer = k
             }
-            input.receiverOffsets.withUnsafeBufferPointer { offsets in
-                input.senders.withUnsafeBufferPointer { senders in
-                    layer.tensorProduct.backward(features: t.features[k], sphericalHarmonics: t.harmonics,
-                                                 edgeWeights: edgeWeights, receiverOffsets: offsets.baseAddress!,
-                                                 senders: senders.baseAddress!, nodeCount: n, scale: scale,
-                                                 gradOutput: gradMessages, gradFeatures: &gradPrevious,
-                                                 gradSphericalHarmonics: nil, gradEdgeWeights: &gradEdgeWeights,
-                                                 threads: threads)
-                }
-            }
+            layer.tensorProduct.backward(features: t.features[k], sphericalHarmonics: t.harmonics,
+                                         edgeWeights: edgeWeights, senderIndex: senderIndex, scale: scale,
+                                         gradOutput: gradMessages, gradFeatures: &gradPrevious,
+                                         gradSphericalHarmonics: nil, gradEdgeWeights: &gradEdgeWeights,
+                                         threads: threads)
             layer.radial.backward(weights: parameters + layer.radialOffset, input: t.radialBasis, tape: t.radialTapes[k],
                                   gradOutput: gradEdgeWeights, gradInput: nil, gradWeights: gradient + layer.radialOffset,
                                   blocks: edges)
