@@ -200,12 +200,87 @@ final class ReportCommandTests: XCTestCase {
                            "\(name) differs between 1 and 2 ranks")
         }
 
-        // Without probe.json the page says which command makes it, and there is no probe figure.
+        // Without probe.json and with --no-probe: nothing computed, and the page says how to get the figure.
         try FileManager.default.removeItem(atPath: run + "/probe.json")
         let bare = path("bare")
-        let b = try launcher(["report", run, "--out", bare, "--data", validation])
+        let b = try launcher(["report", run, "--out", bare, "--data", validation, "--no-probe"])
         XCTAssertEqual(b.status, 0, b.standardError)
-        XCTAssertTrue(try String(contentsOfFile: bare + "/report.md", encoding: .utf8).contains("`launcher probe`"))
+        let barePage = try String(contentsOfFile: bare + "/report.md", encoding: .utf8)
+        XCTAssertTrue(barePage.contains("--no-probe") && barePage.contains("`launcher probe"), barePage)
         XCTAssertFalse(FileManager.default.fileExists(atPath: bare + "/probe.svg"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/probe.json"), "--no-probe wrote probe.json")
+    }
+
+    /// Without probe.json, `report` fits the probes on the run's training file (or --train) and scores
+    /// them on the evaluation data, exactly as `launcher probe` does; it saves probe.json, which the
+    /// next report reuses.
+    func testReportComputesTheProbeWhenProbeJSONIsAbsent() throws {
+        let config = path("config.json")
+        try Data("""
+            {"model": {"channels": 2, "layers": 2, "radialHidden": [4], "decoderHidden": [4], "times": [0.5, 2, 12]},
+             "training": {"epochs": 1, "batchSize": 2, "learningRate": 0.01}}
+            """.utf8).write(to: URL(fileURLWithPath: config))
+        let train = try SyntheticSnapshots.write(path: path("train.h5"), count: 4, seed: 51, times: [0.5, 2, 12])
+        let validation = try SyntheticSnapshots.write(path: path("val.h5"), count: 2, seed: 52, times: [0.5, 2, 12])
+        let run = path("run")
+        let t = try launcher(["train", "--data", train, "--validation", validation, "--out", run, "--config", config])
+        XCTAssertEqual(t.status, 0, t.standardError)
+        let probePath = run + "/probe.json"
+
+        // The training file recorded in the checkpoint is gone: the page names the option, no error.
+        let moved = path("train-moved.h5")
+        try FileManager.default.moveItem(atPath: train, toPath: moved)
+        let missing = path("missing")
+        let m = try launcher(["report", run, "--out", missing])
+        XCTAssertEqual(m.status, 0, m.standardError)
+        let missingPage = try String(contentsOfFile: missing + "/report.md", encoding: .utf8)
+        XCTAssertTrue(missingPage.contains(train) && missingPage.contains("--train FILE"), missingPage)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: missing + "/probe.svg"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: probePath))
+
+        // --no-probe wins over --train.
+        let skipped = try launcher(["report", run, "--out", path("skipped"), "--train", moved, "--no-probe"])
+        XCTAssertEqual(skipped.status, 0, skipped.standardError)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: probePath), "--no-probe wrote probe.json")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("skipped") + "/probe.svg"))
+
+        // On 2 ranks (rank 0 probes, rank 1 waits), fitted on --train, scored on the validation file.
+        let out = path("report")
+        let r = try LauncherProcess.run(["mpirun", "-np", "2", "--oversubscribe", try LauncherProcess.launcherPath(),
+                                         "report", run, "--out", out, "--train", moved], timeout: 300)
+        XCTAssertFalse(r.timedOut, "report on 2 ranks timed out")
+        XCTAssertEqual(r.status, 0, r.standardError)
+        let written = try String(contentsOfFile: probePath, encoding: .utf8)
+
+        // The same object as `launcher probe --json`, number for number (and byte for byte).
+        let p = try launcher(["probe", "--checkpoint", run, "--train", moved, "--test", validation, "--json"])
+        XCTAssertEqual(p.status, 0, p.standardError)
+        let reference = try JSONSerialization.jsonObject(with: Data(p.standardOutput.utf8)) as! [String: Any]
+        let saved = try JSONSerialization.jsonObject(with: Data(written.utf8)) as! [String: Any]
+        XCTAssertEqual(saved as NSDictionary, reference as NSDictionary)
+        XCTAssertEqual(written, p.standardOutput.trimmingCharacters(in: .newlines) + "\n")
+        let times = reference["times"] as! [Double]
+        let layers = (reference["layers"] as! [Int]).map(Double.init)
+        let pearson = (reference["pearson"] as! [[Any]]).map { $0.map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
+        XCTAssertEqual(times, [0.5, 2, 12])
+        XCTAssertEqual(layers, [0, 1, 2])
+        // Layer 2 sees the neighbourhood: defined ρ, so the figure has a line to check.
+        XCTAssertTrue(pearson[2].allSatisfy { $0.isFinite && abs($0) <= 1 }, "\(pearson)")
+
+        // The figure plots those numbers: one line per time, ρ against layer.
+        let figure = try readFigure(out + "/probe.svg")
+        XCTAssertEqual(figure.series.count, times.count)
+        for (q, time) in times.enumerated() {
+            assertSeries(figure, "t = \(String(format: "%g", time))", x: layers, y: pearson.map { $0[q] }, drawn: \.lineData)
+        }
+        let page = try String(contentsOfFile: out + "/report.md", encoding: .utf8)
+        XCTAssertTrue(page.contains("](probe.svg)") && page.contains("fitted on `\(moved)`"), page)
+
+        // A second report reuses probe.json: with a training file that does not exist, the same figure.
+        let again = path("again")
+        let a = try launcher(["report", run, "--out", again, "--train", path("nowhere.h5")])
+        XCTAssertEqual(a.status, 0, a.standardError)
+        XCTAssertEqual(FileManager.default.contents(atPath: again + "/probe.svg"), FileManager.default.contents(atPath: out + "/probe.svg"))
+        XCTAssertEqual(try String(contentsOfFile: probePath, encoding: .utf8), written)
     }
 }

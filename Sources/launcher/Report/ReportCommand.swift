@@ -16,8 +16,12 @@ struct ReportCommand: RankCommand {
               rho-vs-time.svg       ρ against time, pooled and mean of the per-snapshot ρ, per species,
                                     of the newest checkpoint on --data (default: the run's validation file)
               scatter-tau-alpha.svg predicted against true propensity (--species) at the time closest to τα
-              probe.svg             per-layer ρ of a linear probe on the embeddings (RUN_DIR/probe.json,
-                                    written by `launcher probe`)
+              probe.svg             per-layer ρ of a linear probe on the embeddings (RUN_DIR/probe.json, as
+                                    `launcher probe --out` writes it; when absent, computed here as `launcher
+                                    probe` does, fitted on the run's training file (recorded in the checkpoint)
+                                    or --train FILE and scored on --data, then saved there for the next report:
+                                    one forward pass per snapshot of both files on rank 0, the other ranks
+                                    wait; --no-probe skips it)
             A figure whose input is missing is left out and the page says what would make it.
             """)
 
@@ -35,6 +39,12 @@ struct ReportCommand: RankCommand {
 
     @Option(name: .long, help: "Species of the learning curves, the scatter plot and the probe (a name of species_names).")
     var species = "A"
+
+    @Option(name: .long, help: "Snapshot file with propensity to fit the linear probes on (default: the run's training file).")
+    var train: String?
+
+    @Flag(name: .long, help: "Do not compute the linear probes when RUN_DIR/probe.json is absent (no probe figure then).")
+    var noProbe = false
 
     @Option(name: .long, help: "Threads per rank (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1).")
     var threads: Int?
@@ -155,10 +165,33 @@ struct ReportCommand: RankCommand {
                            : "No data to evaluate on: the run has no validation file; pass --data FILE.")
         }
 
-        // The linear probe per layer.
+        // The linear probe per layer: RUN_DIR/probe.json, computed and written here when absent.
         page.heading("Linear probe of the embeddings per layer")
         let probePath = run + "/probe.json"
+        var probeSource: String? = nil
         if FileManager.default.fileExists(atPath: probePath) {
+            probeSource = "`\(probePath)`"
+        } else if noProbe {
+            page.paragraph("Skipped (--no-probe): no `probe.json` in `\(run)`. `launcher report` without --no-probe, "
+                           + "or `launcher probe --out \(probePath)`, writes it (per-layer ρ of a linear fit on the embeddings).")
+        } else if let bundle, let dataPath {
+            let trainPath = train ?? (metadata["train"] as? String)
+            if let trainPath, FileManager.default.fileExists(atPath: trainPath) {
+                let table = try linearProbes(bundle: bundle, train: trainPath, test: dataPath, progress: { printNow("report: probe: " + $0) })
+                try table.write(to: probePath)
+                probeSource = "fitted on `\(trainPath)` (\(table.trainSnapshots) snapshots), scored on `\(dataPath)` "
+                    + "(\(table.testSnapshots) snapshots), as `launcher probe` computes it; saved to `\(probePath)`, "
+                    + "which the next report reuses"
+            } else {
+                page.paragraph(trainPath.map { "No probe: the training file `\($0)` "
+                    + (train == nil ? "(recorded in the checkpoint) " : "") + "does not exist here; pass --train FILE to fit the probes on." }
+                    ?? "No probe: the checkpoint does not record the training file; pass --train FILE to fit the probes on.")
+            }
+        } else {
+            page.paragraph("No probe: it needs a checkpoint and data to score on (--data FILE); "
+                           + "`launcher probe --out \(probePath)` writes `probe.json` (per-layer ρ of a linear fit on the embeddings).")
+        }
+        if let probeSource {
             let probe = try ProbeResult(path: probePath)
             var plot = SVGPlot(title: "Linear probe per layer (species \(probe.species))", xLabel: "layer (0 = embedding)",
                                yLabel: "Pearson ρ")
@@ -167,9 +200,8 @@ struct ReportCommand: RankCommand {
                                          y: probe.pearson.map { $0[q] }))
             }
             page.image(try figure("probe.svg", plot), alt: "linear probe rho per layer")
-            page.paragraph("ρ of a linear fit of the propensity on each layer's rotation-invariant features (`\(probePath)`).")
-        } else {
-            page.paragraph("No `probe.json` in `\(run)`: `launcher probe` writes it (per-layer ρ of a linear fit on the embeddings).")
+            page.paragraph("ρ pooled over the test particles of a ridge fit of the propensity on each layer's rotation-invariant "
+                           + "features: \(probeSource).")
         }
 
         try page.write(directory: outDirectory)
