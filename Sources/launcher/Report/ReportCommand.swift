@@ -127,7 +127,10 @@ struct ReportCommand: RankCommand {
                                xLabel: "t", yLabel: "Pearson ρ", xScale: .log)
             var header = ["t"], rows = evaluation.times.map { [String(format: "%g", $0)] }
             for s in 0..<m.species where m.count(species: s) > 0 {
-                let name = s < evaluation.speciesNames.count ? evaluation.speciesNames[s] : "species \(s)"
+                let speciesName = s < evaluation.speciesNames.count ? evaluation.speciesNames[s] : "species \(s)"
+                // A species outside the loss is read by heads that never saw a target: say so.
+                let trained = bundle.config.training.trainSpecies.contains(s)
+                let name = trained ? speciesName : "\(speciesName), untrained heads"
                 let pooled = evaluation.times.indices.map { m.pearsonPooled(species: s, time: $0) }
                 let mean = evaluation.times.indices.map { m.pearsonMean(species: s, time: $0) }
                 // One colour per species: pooled solid, per-snapshot mean dashed.
