@@ -3,20 +3,7 @@ import GlassData
 import XCTest
 
 /// `launcher cross-evaluate`: the train × test table equals `launcher evaluate --json` pair by pair.
-final class CrossEvaluateTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("equiglass-cross-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class CrossEvaluateTests: ScratchDirectoryTestCase {
     func launcher(_ arguments: [String]) throws -> LauncherProcess.Result {
         let result = try LauncherProcess.run([try LauncherProcess.launcherPath()] + arguments, timeout: 300)
         XCTAssertFalse(result.timedOut, "launcher \(arguments) timed out")

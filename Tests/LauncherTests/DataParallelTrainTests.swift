@@ -4,20 +4,7 @@ import XCTest
 
 /// `launcher train` under mpirun: bitwise the same parameters at 1, 2 and 3 ranks, a stop by
 /// SIGUSR1 resumed on another rank count, and a corrupt snapshot met by one rank only.
-final class DataParallelTrainTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("equiglass-dp-train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class DataParallelTrainTests: ScratchDirectoryTestCase {
     /// A tiny network with extra scalars and clipping, so that every part of a step is exercised.
     func writeConfig(epochs: Int, batch: Int) throws -> String {
         let json = """

@@ -8,20 +8,7 @@ import XCTest
 /// `launcher report`: every SVG parses as XML and draws the series it should, checked by
 /// inverting the plot's axis mapping and comparing with metrics.jsonl, `evaluate --json`,
 /// `predict` and probe.json.
-final class ReportCommandTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("equiglass-report-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class ReportCommandTests: ScratchDirectoryTestCase {
     func launcher(_ arguments: [String]) throws -> LauncherProcess.Result {
         let result = try LauncherProcess.run([try LauncherProcess.launcherPath()] + arguments, timeout: 300)
         XCTAssertFalse(result.timedOut, "launcher \(arguments) timed out")

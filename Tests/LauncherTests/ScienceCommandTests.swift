@@ -3,20 +3,7 @@ import GlassData
 import XCTest
 
 /// `launcher baselines / embed / probe` end to end, on small synthetic KA-like files.
-final class ScienceCommandTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("equiglass-science-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class ScienceCommandTests: ScratchDirectoryTestCase {
     func launcher(_ arguments: [String], timeout: Double = 300) throws -> LauncherProcess.Result {
         let result = try LauncherProcess.run([try LauncherProcess.launcherPath()] + arguments, timeout: timeout)
         XCTAssertFalse(result.timedOut, "launcher \(arguments) timed out")

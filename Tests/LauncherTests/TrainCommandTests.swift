@@ -3,20 +3,7 @@ import GlassData
 import XCTest
 
 /// `launcher train / evaluate / predict` end to end, on small synthetic KA-like files.
-final class TrainCommandTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("equiglass-train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class TrainCommandTests: ScratchDirectoryTestCase {
     /// Jittered-lattice snapshots (`SyntheticSnapshots.write`) in the test's directory.
     func writeSnapshots(_ name: String, count: Int, seed: UInt64, times: [Double], particles: Int = 80,
                         inherent: Bool = false) throws -> String {

@@ -4,20 +4,7 @@ import XCTest
 
 /// `launcher train --init-from CHECKPOINT --freeze ...`: a new run from a trained model's
 /// parameters, with frozen blocks that do not change at all, on one rank and data-parallel.
-final class TransferLearningTests: XCTestCase {
-    var directory: URL!
-
-    override func setUpWithError() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("equiglass-transfer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: directory)
-    }
-
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
+final class TransferLearningTests: ScratchDirectoryTestCase {
     /// The tiny network: C = 2, 2 layers, one extra scalar; decoder 2 → 4 → (2 species × 2 times).
     static let decoderParameters = 2 * 4 + 4 * (2 * 2)
     static let embeddingParameters = (2 + 1) * 2
