@@ -26,6 +26,14 @@ public struct FeatureMatrix: Sendable {
         return FeatureMatrix(names: names, values: out)
     }
 
+    /// The columns listed, in that order.
+    public func selecting(columns list: [Int]) -> FeatureMatrix {
+        var out: [Double] = []
+        out.reserveCapacity(rows * list.count)
+        for r in 0..<rows { for c in list { out.append(values[r * columns + c]) } }
+        return FeatureMatrix(names: list.map { names[$0] }, values: out)
+    }
+
     /// Appends the rows of `other` (same columns).
     public mutating func append(rows other: FeatureMatrix) {
         precondition(other.names == names || values.isEmpty, "FeatureMatrix: appending rows with other columns")

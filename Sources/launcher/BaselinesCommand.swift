@@ -9,7 +9,7 @@ import StructuralDescriptors
 struct BaselinesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baselines",
-        abstract: "Expert-feature baselines: ρ of the inherent-structure energy, local density and a ridge regression on ~100 descriptors.",
+        abstract: "Expert-feature baselines: ρ of the inherent-structure energy, local density, |r − r_IS| and ridge regressions on ~100 descriptors.",
         discussion: """
             Per time (the test file's times that the training file has) and species, the Pearson ρ \
             on the test file, pooled over its particles and as the mean of the per-snapshot ρ, of: \
@@ -19,11 +19,15 @@ struct BaselinesCommand: ParsableCommand {
             descriptor (StructuralDescriptors.ParticleDescriptors: energies, local densities, \
             radial shells of width 0.1 from 0.5 to 2.5 per species and their first-shell averages, \
             Steinhardt q_l and q̄_l for l = 2…8), fitted per time and species on the training file, \
-            λ chosen on its last quarter of snapshots. Descriptors use inherent-structure positions \
-            when both files have them, thermal ones otherwise; without scalars/epot_inherent the \
-            energy baselines are skipped. With --json, one object on standard output: \
-            {"times": [...], "species": {"A": {"epot_inherent": [...], "local_density": [...], \
-            "ridge": [...], ... "_mean" variants ...}, ...}, "snapshots": n, "descriptors": d}.
+            λ chosen on its last quarter of snapshots. When both files have inherent-structure \
+            positions: (d) each particle's distance from its inherent-structure position |r − r_IS| \
+            (the computed scalar displacement_inherent), alone and (e) added to the ridge's \
+            descriptors. Descriptors use inherent-structure positions when both files have them, \
+            thermal ones otherwise; without scalars/epot_inherent the energy baselines are skipped. \
+            With --json, one object on standard output: {"times": [...], "species": {"A": \
+            {"epot_inherent": [...], "local_density": [...], "displacement_inherent": [...], \
+            "ridge": [...], "ridge_displacement": [...], ... "_mean" variants ...}, ...}, \
+            "snapshots": n, "descriptors": d} (d counts the ridge's descriptors, without |r − r_IS|).
             """)
 
     @Option(name: .long, help: "Snapshot file with propensity to fit on.")
@@ -50,6 +54,7 @@ struct BaselinesCommand: ParsableCommand {
         }
         let inherent = !thermal && trainFile.hasInherentPositions && testFile.hasInherentPositions
         let hasEnergy = trainFile.scalarNames.contains("epot_inherent") && testFile.scalarNames.contains("epot_inherent")
+        let hasDisplacement = trainFile.hasInherentPositions && testFile.hasInherentPositions
         var notes: [String] = []
         if !inherent && !thermal {
             notes.append("positions_inherent missing in \(trainFile.hasInherentPositions ? test : train): descriptors use thermal positions")
@@ -62,9 +67,9 @@ struct BaselinesCommand: ParsableCommand {
         progress("descriptors on \(inherent ? "inherent-structure" : "thermal") positions")
         let names = testFile.attributes.speciesNames
         let trainSet = try DescriptorTable(file: trainFile, timeColumns: shared.map(\.data), inherent: inherent,
-                                           energy: hasEnergy, progress: progress)
+                                           energy: hasEnergy, displacement: hasDisplacement, progress: progress)
         let testSet = try DescriptorTable(file: testFile, timeColumns: shared.map(\.model), inherent: inherent,
-                                          energy: hasEnergy, progress: progress)
+                                          energy: hasEnergy, displacement: hasDisplacement, progress: progress)
         let times = shared.map { testFile.times[$0.model] }
 
         var results: [String: [String: [Double?]]] = [:]
@@ -91,6 +96,7 @@ struct BaselinesCommand: ParsableCommand {
             }
             single("epot_inherent", "epot_inherent")
             single("cg_epot_inherent", "epot_inherent_cg")
+            single(DerivedScalar.inherentDisplacement.rawValue, "displacement_inherent")
             // Local density: total neighbours within R, the R and sign best on the training file.
             let radii = DescriptorSettings().densityRadii
             let density = { (m: FeatureMatrix, r: Double) -> [Double] in
@@ -109,10 +115,19 @@ struct BaselinesCommand: ParsableCommand {
                 pooled.append(r.pooled); mean.append(r.mean); chosen.append(best.radius)
             }
             table["local_density"] = pooled; table["local_density_mean"] = mean; table["local_density_radius"] = chosen
-            let ridge = try LinearProbe.scores(trainFeatures: fit.features, trainTargets: fit.targets, trainGroups: fit.groups,
-                                               testFeatures: score.features, testTargets: score.targets, testGroups: score.groups)
-            table["ridge"] = ridge.map(\.pooled); table["ridge_mean"] = ridge.map(\.meanPerGroup)
-            table["ridge_lambda"] = ridge.map(\.lambda)
+            // The ridge on the structural descriptors, then with |r − r_IS| added (the last column).
+            let structural = Array(0..<trainSet.columnCount)
+            for (key, columns) in [("ridge", structural), ("ridge_displacement", hasDisplacement ? structural + [trainSet.columnCount] : [])] {
+                guard !columns.isEmpty else {
+                    table[key] = Array(repeating: nil, count: times.count); table[key + "_mean"] = table[key]
+                    continue
+                }
+                let ridge = try LinearProbe.scores(
+                    trainFeatures: fit.features.selecting(columns: columns), trainTargets: fit.targets, trainGroups: fit.groups,
+                    testFeatures: score.features.selecting(columns: columns), testTargets: score.targets, testGroups: score.groups)
+                table[key] = ridge.map(\.pooled); table[key + "_mean"] = ridge.map(\.meanPerGroup)
+                table[key + "_lambda"] = ridge.map(\.lambda)
+            }
             results[names[s]] = table
             order.append(names[s])
         }
@@ -130,7 +145,8 @@ struct BaselinesCommand: ParsableCommand {
         for name in order {
             let table = results[name]!
             printNow("species \(name)")
-            printNow("      time   epot_inherent        epot_IS (cg)        local density     R      ridge (all descriptors)")
+            printNow("      time   epot_inherent        epot_IS (cg)        local density     R      ridge (all descriptors)"
+                     + "   |r − r_IS|           ridge + |r − r_IS|")
             for q in times.indices {
                 func cell(_ key: String) -> String {
                     guard let p = table[key]?[q], let m = table[key + "_mean"]?[q], p.isFinite, m.isFinite else { return String(repeating: " ", count: 16) + "—" }
@@ -138,7 +154,8 @@ struct BaselinesCommand: ParsableCommand {
                 }
                 let radius = table["local_density_radius"]?[q].map { String(format: "%5g", $0) } ?? "    —"
                 printNow(String(format: "%10g", times[q]) + "   " + cell("epot_inherent") + "   " + cell("epot_inherent_cg")
-                         + "   " + cell("local_density") + " " + radius + "   " + cell("ridge"))
+                         + "   " + cell("local_density") + " " + radius + "   " + cell("ridge") + "        "
+                         + cell("displacement_inherent") + "   " + cell("ridge_displacement"))
             }
         }
         printNow("wall time \(duration(elapsed))")
@@ -175,25 +192,32 @@ private struct DescriptorTable {
     /// Per species: the snapshot of each particle.
     var groups: [[Int]]
     let snapshots: Int
-    var columnCount: Int { features.first { $0.rows > 0 }?.columns ?? 0 }
+    /// The structural descriptors' count; with `displacement`, |r − r_IS| is one more column after them.
+    let columnCount: Int
 
-    init(file: SnapshotFile, timeColumns: [Int], inherent: Bool, energy: Bool, progress: (String) -> Void) throws {
+    init(file: SnapshotFile, timeColumns: [Int], inherent: Bool, energy: Bool, displacement: Bool,
+         progress: (String) -> Void) throws {
         let speciesCount = file.attributes.speciesNames.count
         features = Array(repeating: FeatureMatrix(names: [], values: []), count: speciesCount)
         targets = Array(repeating: Array(repeating: [], count: timeColumns.count), count: speciesCount)
         groups = Array(repeating: [], count: speciesCount)
         snapshots = file.snapshotCount
+        var structuralColumns = 0
         let start = Date()
         var lastReport = start
         for k in 0..<file.snapshotCount {
             let s = try file.readSnapshot(k)
-            let descriptors: FeatureMatrix
+            var descriptors: FeatureMatrix
             do {
                 descriptors = try ParticleDescriptors.compute(
                     positions: inherent ? s.inherentPositions! : s.positions, box: s.box, species: s.species,
                     speciesNames: file.attributes.speciesNames, inherentEnergy: energy ? s.scalars["epot_inherent"] : nil)
             } catch {
                 throw ValidationFailure("\(file.path), snapshot \(k): \(error)")
+            }
+            structuralColumns = descriptors.columns
+            if displacement, let values = DerivedScalar.inherentDisplacement.values(s) {
+                descriptors = concatenateColumns([descriptors, FeatureMatrix(names: [DerivedScalar.inherentDisplacement.rawValue], values: values)])
             }
             let t = file.timeCount
             for sp in 0..<speciesCount {
@@ -209,6 +233,7 @@ private struct DescriptorTable {
                 progress("\(file.path): descriptors of \(k + 1)/\(file.snapshotCount) snapshots (\(duration(lastReport.timeIntervalSince(start))))")
             }
         }
+        columnCount = structuralColumns
     }
 
     /// The rows of species `s`, or nil if the file has none.

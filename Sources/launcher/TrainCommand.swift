@@ -28,7 +28,8 @@ struct TrainCommand: RankCommand {
             times: the propensity times the network predicts, matched to the file's by value \
             (the training file must have them all). positions: "thermal" or "inherent" \
             (positions_inherent). extraScalars: names of scalars/<name> datasets, standardised, \
-            e.g. ["epot_inherent"]. trainSpecies: species indices entering the loss (0 = A). \
+            e.g. ["epot_inherent"], or the computed "displacement_inherent" (|r − r_IS| of each \
+            particle, from positions and positions_inherent). trainSpecies: species indices entering the loss (0 = A). \
             schedule.kind: constant, cosine (to minFactor) or exponential (decay per \
             stepsPerDecay steps), after a linear warm-up.
 

@@ -39,8 +39,16 @@ struct SnapshotPreparer {
             throw fail("the configuration asks for inherent-structure positions, but the file has no positions_inherent")
         }
         for name in config.extraScalars where !file.scalarNames.contains(name) {
+            if let derived = DerivedScalar(rawValue: name) {
+                if !derived.isComputable(from: file) {
+                    throw fail("the configuration asks for the extra scalar '\(name)', computed from \(derived.requirement), "
+                               + "which the file lacks")
+                }
+                continue
+            }
             throw fail("the configuration asks for the extra scalar '\(name)', but the file has no scalars/\(name) "
-                       + "(it has: \(file.scalarNames.isEmpty ? "none" : file.scalarNames.joined(separator: ", ")))")
+                       + "(it has: \(file.scalarNames.isEmpty ? "none" : file.scalarNames.joined(separator: ", "))), "
+                       + "and it is not one of the computed scalars (\(DerivedScalar.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if needTargets {
             guard file.hasPropensity else { throw fail("has no propensity targets") }
@@ -71,7 +79,10 @@ struct SnapshotPreparer {
         let e = config.extraScalars.count
         var scalars = [Float](repeating: 0, count: n * e)
         for (j, name) in config.extraScalars.enumerated() {
-            let values = s.scalars[name]!
+            // A stored dataset first, else a scalar computed from the configuration (checked in `open`).
+            guard let values = s.scalars[name] ?? DerivedScalar(rawValue: name)?.values(s) else {
+                throw ValidationFailure("\(file.path), snapshot \(k): no scalar '\(name)'")
+            }
             for i in 0..<n { scalars[i * e + j] = Float(values[i]) }
         }
         var targets: [Float]? = nil

@@ -54,6 +54,33 @@ final class ScienceCommandTests: ScratchDirectoryTestCase {
         XCTAssertGreaterThan(ridge[1], 0.8)
         // The energy here is noise, unrelated to the targets.
         XCTAssertLessThan(abs((a["epot_inherent"] as! [Double])[1]), 0.2)
+        // No inherent positions: no |r − r_IS| baselines, null entries of the same shape.
+        for key in ["displacement_inherent", "ridge_displacement"] {
+            let column = try XCTUnwrap(a[key] as? [Any], key)
+            XCTAssertEqual(column.count, 2, key)
+            XCTAssertTrue(column.allSatisfy { $0 is NSNull }, key)
+        }
+    }
+
+    /// With inherent positions (thermal + uniform noise of ±0.005 here), |r − r_IS| is scored
+    /// alone and added to the ridge: noise, so alone ρ ≈ 0 and the ridge keeps finding the
+    /// coordination law.
+    func testBaselinesAddTheDistanceFromTheInherentStructure() throws {
+        let train = try SyntheticSnapshots.write(path: path("train.h5"), count: 3, seed: 1, times: [0.5, 12], particles: 300,
+                                                 inherent: true)
+        let test = try SyntheticSnapshots.write(path: path("test.h5"), count: 2, seed: 2, times: [0.5, 12], particles: 300,
+                                                inherent: true)
+        let r = try launcher(["baselines", "--train", train, "--test", test, "--json"])
+        XCTAssertEqual(r.status, 0, r.standardError)
+        let object = try json(r.standardOutput)
+        XCTAssertEqual(object["positions"] as? String, "inherent")
+        XCTAssertEqual(object["descriptors"] as? Int, 106)
+        let a = (object["species"] as! [String: Any])["A"] as! [String: Any]
+        let alone = try XCTUnwrap(a["displacement_inherent"] as? [Double])
+        let ridge = try XCTUnwrap(a["ridge"] as? [Double]), both = try XCTUnwrap(a["ridge_displacement"] as? [Double])
+        XCTAssertLessThan(abs(alone[1]), 0.2)
+        XCTAssertGreaterThan(ridge[1], 0.8)
+        XCTAssertEqual(both[1], ridge[1], accuracy: 0.02)
     }
 
     func testBaselinesNameTheFileWithoutPropensityOrWithTooSmallABox() throws {

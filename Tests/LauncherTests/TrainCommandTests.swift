@@ -97,6 +97,26 @@ final class TrainCommandTests: ScratchDirectoryTestCase {
                                  "--extra-scalars", "epot"])
         XCTAssertNotEqual(typo.status, 0)
         XCTAssertTrue(typo.standardError.contains("scalars/epot"), typo.standardError)
+
+        // The computed |r − r_IS|: its training statistics are those of the files' own positions
+        // (here inherent = thermal + U(−0.005, 0.005) per coordinate), and it needs positions_inherent.
+        let displaced = try launcher(["train", "--data", withInherent, "--out", path("displaced"), "--config", config,
+                                      "--extra-scalars", "epot_inherent,displacement_inherent"])
+        XCTAssertEqual(displaced.status, 0, displaced.standardError)
+        let file = try SnapshotFile(path: withInherent, checkAllValues: false)
+        var values: [Double] = []
+        for k in 0..<file.snapshotCount { values += DerivedScalar.inherentDisplacement.values(try file.readSnapshot(k))! }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let stored = try newestCheckpoint(path("displaced"))
+        XCTAssertEqual(stored.scalarMean.count, 2)
+        XCTAssertEqual(stored.scalarMean[1], mean, accuracy: 1e-5 * mean)  // summed from Float values
+        XCTAssertGreaterThan(mean, 0.001)
+        XCTAssertLessThan(mean, 0.0087)  // at most √3 · 0.005
+        let noInherent = try launcher(["train", "--data", thermalOnly, "--out", path("noInherent"), "--config", config,
+                                       "--extra-scalars", "displacement_inherent"])
+        XCTAssertNotEqual(noInherent.status, 0)
+        XCTAssertTrue(noInherent.standardError.contains(thermalOnly) && noInherent.standardError.contains("displacement_inherent")
+                      && noInherent.standardError.contains("positions_inherent"), noInherent.standardError)
     }
 
     // MARK: evaluate and predict
