@@ -33,8 +33,11 @@ struct SVGPlot {
     var series: [Series] = []
     /// Draw the line y = x across the plot (predicted against true).
     var diagonal = false
-    var width = 720.0
+    /// The canvas: wide enough for the plot area (438 px) and the legend's longest name.
+    var width: Double { left + 438 + legendWidth }
     var height = 430.0
+    /// The legend column: line sample, gap, and ≈ 7 px per character of the longest name at 12 px.
+    var legendWidth: Double { max(210, 42 + 7 * Double(series.map(\.name.count).max() ?? 0)) }
 
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                           "#bcbd22", "#17becf"]
@@ -42,7 +45,7 @@ struct SVGPlot {
     // The plot area, in pixels: left, top, width, height (the legend sits to the right).
     var left: Double { 72 }
     var top: Double { 42 }
-    var plotWidth: Double { width - left - 210 }
+    var plotWidth: Double { width - left - legendWidth }
     var plotHeight: Double { height - top - 58 }
 
     /// The data range of each axis: the finite values' range, padded; log axes in decades.
