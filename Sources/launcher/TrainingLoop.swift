@@ -273,6 +273,8 @@ struct Trainer {
                 + "\(parameters.count) parameters); training the other \(parameters.count - f.frozenCount)")
         }
         try world.broadcast(&parameters, from: 0)
+        // Backward stops below the lowest stage with a trained parameter (a frozen encoder: the decoder only).
+        let firstTrained = frozen?.trainable.firstIndex(of: true) ?? 0
         log("model: \(parameters.count) parameters, \(mc.layers) layers, \(mc.channels) channels, lmax \(mc.lmax); "
             + "times \(mc.times); trained on species \(tc.trainSpecies.map { $0 < speciesNames.count ? speciesNames[$0] : "\($0)" }); "
             + "global batch \(tc.batchSize) over \(world.size) rank\(world.size == 1 ? "" : "s"), \(reduction.rawValue) gradient sum")
@@ -343,7 +345,8 @@ struct Trainer {
                                                        trainSpecies: tc.trainSpecies, times: t, globalCount: 1,
                                                        gradient: &gPred)
                     for i in snapshotGradient.indices { snapshotGradient[i] = 0 }
-                    model.backward(parameters: parameters, input: p.input, gradPredictions: gPred, gradient: &snapshotGradient)
+                    model.backward(parameters: parameters, input: p.input, gradPredictions: gPred, gradient: &snapshotGradient,
+                                   firstTrained: firstTrained)
                     if let frozen {  // frozen blocks: no gradient (and none all-reduced)
                         for b in frozen.blocks { for i in b.range { snapshotGradient[i] = 0 } }
                     }

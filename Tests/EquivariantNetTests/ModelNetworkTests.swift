@@ -352,6 +352,43 @@ final class ModelNetworkTests: XCTestCase {
         }
     }
 
+    /// `backward(firstTrained:)` stops below the lowest stage holding a wanted parameter: every
+    /// parameter of that stage and above gets the full pass's gradient bitwise, the stages below
+    /// are left untouched (NaN sentinels survive).
+    func testBackwardFromAFirstTrainedParameterMatchesTheFullPass() {
+        let config = smallConfig(residual: true)
+        let snap = latticeSnapshot(cells: 3, density: 0.5, seed: 21)
+        let input = ModelInput.allPairs(positions: snap.positions, box: (snap.box, snap.box, snap.box),
+                                        cutoff: config.cutoff, species: snap.species)
+        let model = PropensityModel(config: config, avgNeighbors: 15)
+        var rng = RandomSource(seed: 6)
+        let theta = model.layout.initialParameters(using: &rng)
+        let full = predictionsAndGradient(model, theta, input)
+        let t = config.times.count
+        var gPred = [Float](repeating: 0, count: full.prediction.count)
+        let targets = (0..<gPred.count).map { Float(sin(Double($0 / t) + 2 * Double($0 % t))) }
+        let count = PropensityLoss.termCount(species: input.species, trainSpecies: [0, 1], times: t)
+        _ = PropensityLoss.evaluate(predictions: full.prediction, targets: targets, species: input.species,
+                                    trainSpecies: [0, 1], times: t, globalCount: count, gradient: &gPred)
+        let layout = model.layout
+        let layerStart = { (k: Int) in layout.layers[k].selfLinear.compactMap { $0 }[0].offset }
+        // (first trained parameter, where the computed part starts): the decoder; the middle of
+        // the last layer's radial MLP (the whole layer is computed); layer 1; the embedding's last.
+        let cases = [(layout.decoderOffset, layout.decoderOffset),
+                     (layout.layers[2].radialOffset + 3, layerStart(2)),
+                     (layerStart(1), layerStart(1)),
+                     (layout.embedding.range.upperBound - 1, 0)]
+        for (first, computedFrom) in cases {
+            var gradient = [Float](repeating: .nan, count: theta.count)
+            for i in computedFrom..<theta.count { gradient[i] = 0 }
+            _ = model.forward(parameters: theta, input: input)
+            model.backward(parameters: theta, input: input, gradPredictions: gPred, gradient: &gradient, firstTrained: first)
+            XCTAssertEqual(Array(gradient[computedFrom...]), Array(full.gradient[computedFrom...]), "first trained \(first)")
+            XCTAssertTrue(gradient[..<computedFrom].allSatisfy { $0.isNaN }, "first trained \(first): a skipped stage was written")
+        }
+        XCTAssertGreaterThan(maxAbs(toDouble(Array(full.gradient[layout.decoderOffset...]))), 0)
+    }
+
     /// The work buffers are reused between snapshots: A, then B (other N and E), then A again
     /// gives bitwise A's first predictions and gradient, and B's equal a fresh model's.
     func testBufferReuseAcrossSnapshotsOfDifferentSize() {

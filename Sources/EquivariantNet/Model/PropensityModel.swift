@@ -258,8 +258,13 @@ public final class PropensityModel {
 
     /// Backward of the last `forward(parameters:input:)` (same parameters and input): given
     /// ∂L/∂predictions `[N][T]`, ACCUMULATES ∂L/∂parameters into `gradient` (flat layout).
+    ///
+    /// `firstTrained`: only the parameters from this flat index on are wanted (the layout runs
+    /// embedding, layer 0 … K−1, decoder). The pass stops after the lowest stage holding one of
+    /// them, so a frozen encoder (transfer learning) costs the decoder's backward alone; the
+    /// gradient of the stages below is left as it was.
     public func backward(parameters: UnsafePointer<Float>, input: ModelInput, gradPredictions: [Float],
-                         gradient: UnsafeMutablePointer<Float>) {
+                         gradient: UnsafeMutablePointer<Float>, firstTrained: Int = 0) {
         let t = tape
         let n = t.nodeCount, e = t.edgeCount
         precondition(n == input.nodeCount && e == input.edgeCount, "PropensityModel.backward: input differs from the last forward")
@@ -284,6 +289,9 @@ public final class PropensityModel {
         decoder.backward(weights: parameters + layout.decoderOffset, input: t.decoderInput, tape: t.decoderTape,
                          gradOutput: gradDecoderOutput, gradInput: &gradScalars, gradWeights: gradient + layout.decoderOffset,
                          blocks: nodes)
+        // The layers (and the embedding) whose parameters, or those of a stage above, are wanted.
+        let lowestLayer = layers.indices.first { layerEnd($0) > firstTrained } ?? layers.count
+        if lowestLayer == layers.count { return }  // the decoder alone
         // ∂L/∂h_K: the scalars only.
         gradScalars.withUnsafeBufferPointer { gs in
             gradFeatures.withUnsafeMutableBufferPointer { gh in
@@ -304,7 +312,7 @@ public final class PropensityModel {
                 SenderIndex(receiverOffsets: offsets.baseAddress!, senders: senders.baseAddress!, nodeCount: n)
             }
         }
-        for k in stride(from: layers.count - 1, through: 0, by: -1) {
+        for k in stride(from: layers.count - 1, through: lowestLayer, by: -1) {
             let layer = layers[k]
             // Gate. Then z = PostLinear(m) + s: both branches receive ∂L/∂z. ∂L/∂h_prev `[N][inDim]`
             // (in the first N·inDim numbers of its buffer) starts with the self-interaction's part.
@@ -334,11 +342,18 @@ public final class PropensityModel {
             swap(&gradFeatures, &gradPrevious)
         }
         // Embedding (∂L/∂h_0 `[N][C]` in the first N·C numbers).
+        guard lowestLayer == 0 && firstTrained < layout.embedding.range.upperBound else { return }
         embedding.backward(weights: parameters + layout.embedding.offset, input: t.embeddingInput, gradOutput: gradFeatures,
                            gradInput: nil, gradWeights: gradient + layout.embedding.offset, blocks: nodes)
     }
 
     // MARK: helpers
+
+    /// One past the last flat index of layer k's parameters (the next layer's first, or the
+    /// decoder's).
+    func layerEnd(_ k: Int) -> Int {
+        k + 1 < layers.count ? layout.layers[k + 1].selfLinear.compactMap { $0 }[0].offset : layout.decoderOffset
+    }
 
     /// Makes `buffer` hold exactly `count` numbers, reallocating only when the count changes
     /// (contents are then zero; otherwise they are the previous call's).
