@@ -168,26 +168,20 @@ extension TensorProductUVU {
                             let row = rows + 4 &* r
                             let k0 = Int(row[0]), k1 = Int(row[1])
                             let ob = o + (Int(row[2]) &+ u), weightOffset = Int(row[3]) &+ u
-                            // Written with 4-lane halves (SSE registers); see `addWeightedRowSums`.
+                            // `Channels8`: one AVX register, or two SSE halves (see `addWeightedRowSums`).
                             var q = 0
                             while q < padded {  // four edges per sweep over the row's pairs
                                 let h0 = hq[q] + u, h1 = hq[q &+ 1] + u, h2 = hq[q &+ 2] + u, h3 = hq[q &+ 3] + u
                                 let aq = a + q
-                                var t00 = SIMD4<Float>(), t01 = SIMD4<Float>(), t10 = SIMD4<Float>(), t11 = SIMD4<Float>()
-                                var t20 = SIMD4<Float>(), t21 = SIMD4<Float>(), t30 = SIMD4<Float>(), t31 = SIMD4<Float>()
+                                var t0 = Channels8(), t1 = Channels8(), t2 = Channels8(), t3 = Channels8()
                                 var k = k0
                                 while k < k1 {
                                     let p = Int(pairFeature[k]), ak = aq + k &* batch
-                                    let a0 = SIMD4<Float>(repeating: ak[0]), a1 = SIMD4<Float>(repeating: ak[1])
-                                    let a2 = SIMD4<Float>(repeating: ak[2]), a3 = SIMD4<Float>(repeating: ak[3])
-                                    t00 += a0 * load4(h0 + p); t01 += a0 * load4(h0 + (p &+ 4))
-                                    t10 += a1 * load4(h1 + p); t11 += a1 * load4(h1 + (p &+ 4))
-                                    t20 += a2 * load4(h2 + p); t21 += a2 * load4(h2 + (p &+ 4))
-                                    t30 += a3 * load4(h3 + p); t31 += a3 * load4(h3 + (p &+ 4))
+                                    t0.add(ak[0], times: h0 + p); t1.add(ak[1], times: h1 + p)
+                                    t2.add(ak[2], times: h2 + p); t3.add(ak[3], times: h3 + p)
                                     k &+= 1
                                 }
-                                addWeightedRowSums(into: ob, weights: wq + q, offset: weightOffset,
-                                                   t00, t01, t10, t11, t20, t21, t30, t31)
+                                addWeightedRowSums(into: ob, weights: wq + q, offset: weightOffset, t0, t1, t2, t3)
                                 q &+= 4
                             }
                         }
@@ -205,21 +199,18 @@ extension TensorProductUVU {
     }
 }
 
-/// m_i[row, 8 channels at `ob`] += Σ_{q < 4} w_q[offset ..< offset+8] ⊙ t_q, in the order q = 0, 1, 2, 3
-/// (t_q = (t_q0, t_q1), the two 4-lane halves of edge q's row sum).
+/// m_i[row, 8 channels at `ob`] += Σ_{q < 4} w_q[offset ..< offset+8] ⊙ t_q, in the order q = 0, 1, 2, 3.
 ///
 /// Not inlined on purpose: inlined into the sweep loop, the compiler (Swift 6.3, SSE2) rewrote
 /// these products into two-lane pieces with ~30 extra shuffles per call (measured with
 /// callgrind and in the assembly); as a call it is 31 plain loads, multiplies, adds and stores.
 @inline(never)
 func addWeightedRowSums(into ob: UnsafeMutablePointer<Float>, weights wq: UnsafePointer<UnsafePointer<Float>>, offset: Int,
-                        _ t00: SIMD4<Float>, _ t01: SIMD4<Float>, _ t10: SIMD4<Float>, _ t11: SIMD4<Float>,
-                        _ t20: SIMD4<Float>, _ t21: SIMD4<Float>, _ t30: SIMD4<Float>, _ t31: SIMD4<Float>) {
-    let w0 = wq[0] + offset, w1 = wq[1] + offset, w2 = wq[2] + offset, w3 = wq[3] + offset
-    var acc0 = load4(ob), acc1 = load4(ob + 4)
-    acc0 += load4(w0) * t00; acc1 += load4(w0 + 4) * t01
-    acc0 += load4(w1) * t10; acc1 += load4(w1 + 4) * t11
-    acc0 += load4(w2) * t20; acc1 += load4(w2 + 4) * t21
-    acc0 += load4(w3) * t30; acc1 += load4(w3 + 4) * t31
-    store4(acc0, ob); store4(acc1, ob + 4)
+                        _ t0: Channels8, _ t1: Channels8, _ t2: Channels8, _ t3: Channels8) {
+    var acc = Channels8(ob)
+    acc.add(wq[0] + offset, times: t0)
+    acc.add(wq[1] + offset, times: t1)
+    acc.add(wq[2] + offset, times: t2)
+    acc.add(wq[3] + offset, times: t3)
+    acc.store(ob)
 }

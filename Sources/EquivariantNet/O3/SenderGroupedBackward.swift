@@ -231,8 +231,8 @@ extension TensorProductUVU {
             }
         }
         // Four edges at a time, in increasing edge order (the last group padded with edges of
-        // zero harmonics, weights and ∂L/∂m, which add exact zeros), 4 channels per SSE
-        // register: B_j[k] and ∂L/∂B_j[k] are loaded and stored once for the four edges, and
+        // zero harmonics, weights and ∂L/∂m, which add exact zeros), `Lanes` channels per
+        // register (4 with SSE, 8 with AVX): B_j[k] and ∂L/∂B_j[k] are loaded and stored once for the four edges, and
         // every operand of the pair loop stays in a register. The pair loop is written once per
         // combination of requested outputs (`wantY` a constant after inlining).
         @inline(__always) func edgeLoop(wantY: Bool) {
@@ -246,54 +246,59 @@ extension TensorProductUVU {
                         geq[q] = gradOutput + receiverOf[e] &* dOut
                         weq[q] = w + e &* wE
                         let ye = y + e &* dY
-                        for m in 0..<dY { yb[4 &* m &+ q] = SIMD4(repeating: scale * ye[m]) }
+                        for m in 0..<dY { yb[4 &* m &+ q] = Lanes(repeating: scale * ye[m]) }
                     } else {
                         geq[q] = zeros
                         weq[q] = zeros
-                        for m in 0..<dY { yb[4 &* m &+ q] = SIMD4() }
+                        for m in 0..<dY { yb[4 &* m &+ q] = Lanes() }
                     }
                 }
-                if wantY { gyAcc.update(repeating: SIMD4(), count: 4 * dY) }
+                if wantY { gyAcc.update(repeating: Lanes(), count: 4 * dY) }
                 let (ge0, ge1, ge2, ge3) = (geq[0], geq[1], geq[2], geq[3])
                 let (we0, we1, we2, we3) = (weq[0], weq[1], weq[2], weq[3])
                 var u = 0
-                while u < c {  // 4 channels at a time
+                while u < c {  // `Lanes` channels at a time
                     for p in 0..<pathCount {
                         let wOffset = p &* c &+ u
-                        let w0 = load4(we0 + wOffset), w1 = load4(we1 + wOffset)
-                        let w2 = load4(we2 + wOffset), w3 = load4(we3 + wOffset)
-                        var gw0 = SIMD4<Float>(), gw1 = SIMD4<Float>(), gw2 = SIMD4<Float>(), gw3 = SIMD4<Float>()
+                        let w0 = loadLanes(we0 + wOffset), w1 = loadLanes(we1 + wOffset)
+                        let w2 = loadLanes(we2 + wOffset), w3 = loadLanes(we3 + wOffset)
+                        var gw0 = Lanes(), gw1 = Lanes(), gw2 = Lanes(), gw3 = Lanes()
                         for r in Int(pathRows[p])..<Int(pathRows[p &+ 1]) {
                             let gOffset = Int(rowOutput[r]) &+ u
-                            let g0 = load4(ge0 + gOffset), g1 = load4(ge1 + gOffset)
-                            let g2 = load4(ge2 + gOffset), g3 = load4(ge3 + gOffset)
+                            let g0 = loadLanes(ge0 + gOffset), g1 = loadLanes(ge1 + gOffset)
+                            let g2 = loadLanes(ge2 + gOffset), g3 = loadLanes(ge3 + gOffset)
                             let wg0 = w0 * g0, wg1 = w1 * g1, wg2 = w2 * g2, wg3 = w3 * g3
-                            var t0 = SIMD4<Float>(), t1 = SIMD4<Float>(), t2 = SIMD4<Float>(), t3 = SIMD4<Float>()
+                            var t0 = Lanes(), t1 = Lanes(), t2 = Lanes(), t3 = Lanes()
                             var k = Int(rowPairs[r])
                             let k1 = Int(rowPairs[r &+ 1])
                             while k < k1 {
                                 let m = Int(pairHarmonic[k])
                                 let yk = yb + 4 &* m, bk = b + (k &* c &+ u), gk = gb + (k &* c &+ u)
-                                let b4 = load4(bk)
+                                let bv = loadLanes(bk)
                                 let y0 = yk[0], y1 = yk[1], y2 = yk[2], y3 = yk[3]
-                                t0 += y0 * b4; t1 += y1 * b4; t2 += y2 * b4; t3 += y3 * b4
-                                store4(load4(gk) + y0 * wg0 + y1 * wg1 + y2 * wg2 + y3 * wg3, gk)
+                                t0 = multiplyAdd(t0, y0, bv); t1 = multiplyAdd(t1, y1, bv)
+                                t2 = multiplyAdd(t2, y2, bv); t3 = multiplyAdd(t3, y3, bv)
+                                var gbk = multiplyAdd(loadLanes(gk), y0, wg0)
+                                gbk = multiplyAdd(gbk, y1, wg1); gbk = multiplyAdd(gbk, y2, wg2)
+                                storeLanes(multiplyAdd(gbk, y3, wg3), gk)
                                 if wantY {
                                     let gy = gyAcc + 4 &* m
-                                    gy[0] += wg0 * b4; gy[1] += wg1 * b4; gy[2] += wg2 * b4; gy[3] += wg3 * b4
+                                    gy[0] = multiplyAdd(gy[0], wg0, bv); gy[1] = multiplyAdd(gy[1], wg1, bv)
+                                    gy[2] = multiplyAdd(gy[2], wg2, bv); gy[3] = multiplyAdd(gy[3], wg3, bv)
                                 }
                                 k &+= 1
                             }
-                            gw0 += g0 * t0; gw1 += g1 * t1; gw2 += g2 * t2; gw3 += g3 * t3
+                            gw0 = multiplyAdd(gw0, g0, t0); gw1 = multiplyAdd(gw1, g1, t1)
+                            gw2 = multiplyAdd(gw2, g2, t2); gw3 = multiplyAdd(gw3, g3, t3)
                         }
                         if let gradW {
-                            store4(gw0, gradW + (eq[0] &* wE &+ wOffset))
-                            if live > 1 { store4(gw1, gradW + (eq[1] &* wE &+ wOffset)) }
-                            if live > 2 { store4(gw2, gradW + (eq[2] &* wE &+ wOffset)) }
-                            if live > 3 { store4(gw3, gradW + (eq[3] &* wE &+ wOffset)) }
+                            storeLanes(gw0, gradW + (eq[0] &* wE &+ wOffset))
+                            if live > 1 { storeLanes(gw1, gradW + (eq[1] &* wE &+ wOffset)) }
+                            if live > 2 { storeLanes(gw2, gradW + (eq[2] &* wE &+ wOffset)) }
+                            if live > 3 { storeLanes(gw3, gradW + (eq[3] &* wE &+ wOffset)) }
                         }
                     }
-                    u &+= 4
+                    u &+= Lanes.scalarCount
                 }
                 if wantY, let gradY {
                     for q in 0..<live {
@@ -326,7 +331,7 @@ struct SenderBackwardScratch {
     let b: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>
     /// scale · Y_e[m] of the four edges of a group, broadcast: `yb[4m + q]` for edge q; and
     /// their ∂L/∂Y sums per lane, same layout.
-    let yb: UnsafeMutablePointer<SIMD4<Float>>, gyAcc: UnsafeMutablePointer<SIMD4<Float>>
+    let yb: UnsafeMutablePointer<Lanes>, gyAcc: UnsafeMutablePointer<Lanes>
     /// The group's edges, their ∂L/∂m rows and weights (`zeros` for padding).
     let edges: UnsafeMutablePointer<Int>
     let gradOutputs: UnsafeMutablePointer<UnsafePointer<Float>>, weights: UnsafeMutablePointer<UnsafePointer<Float>>
