@@ -159,20 +159,22 @@ extension TensorProductUVU {
                         hq[q] = q < count ? h + senders[first + q] * dIn : UnsafePointer(zeros)
                         wq[q] = q < count ? w + (first + q) * wE : UnsafePointer(zeros)
                     }
-                    // Row by row, the batch's edges in order: the same additions into m_i, in the
-                    // same order, as edge by edge, with the row's sum held in a register. (Wrapping
-                    // index arithmetic: the sizes are small and checked when the plan is built.)
+                    // Four edges at a time, row by row, each row's sum over its pairs held in a
+                    // register: a fixed order of additions into m_i for every receiver, whatever the
+                    // thread count. The four edges' pointers stay in registers for all rows.
+                    // (Wrapping index arithmetic: the sizes are small and checked when the plan is built.)
                     var u = 0
                     while u < c {  // 8 channels at a time: once for C = 8
-                        for r in 0..<rowCount {
-                            let row = rows + 4 &* r
-                            let k0 = Int(row[0]), k1 = Int(row[1])
-                            let ob = o + (Int(row[2]) &+ u), weightOffset = Int(row[3]) &+ u
-                            // `Channels8`: one AVX register, or two SSE halves (see `addWeightedRowSums`).
-                            var q = 0
-                            while q < padded {  // four edges per sweep over the row's pairs
-                                let h0 = hq[q] + u, h1 = hq[q &+ 1] + u, h2 = hq[q &+ 2] + u, h3 = hq[q &+ 3] + u
-                                let aq = a + q
+                        var q = 0
+                        while q < padded {  // four edges per sweep over the rows
+                            let h0 = hq[q] + u, h1 = hq[q &+ 1] + u, h2 = hq[q &+ 2] + u, h3 = hq[q &+ 3] + u
+                            let w0 = wq[q] + u, w1 = wq[q &+ 1] + u, w2 = wq[q &+ 2] + u, w3 = wq[q &+ 3] + u
+                            let aq = a + q
+                            for r in 0..<rowCount {
+                                let row = rows + 4 &* r
+                                let k0 = Int(row[0]), k1 = Int(row[1])
+                                let ob = o + (Int(row[2]) &+ u), weightOffset = Int(row[3])
+                                // `Channels8`: one AVX register, or two SSE halves (see `addWeightedRowSums`).
                                 var t0 = Channels8(), t1 = Channels8(), t2 = Channels8(), t3 = Channels8()
                                 var k = k0
                                 while k < k1 {
@@ -181,9 +183,10 @@ extension TensorProductUVU {
                                     t2.add(ak[2], times: h2 + p); t3.add(ak[3], times: h3 + p)
                                     k &+= 1
                                 }
-                                addWeightedRowSums(into: ob, weights: wq + q, offset: weightOffset, t0, t1, t2, t3)
-                                q &+= 4
+                                addWeightedRowSums(into: ob, w0 + weightOffset, w1 + weightOffset, w2 + weightOffset, w3 + weightOffset,
+                                                   t0, t1, t2, t3)
                             }
+                            q &+= 4
                         }
                         u &+= 8
                     }
@@ -199,18 +202,24 @@ extension TensorProductUVU {
     }
 }
 
-/// m_i[row, 8 channels at `ob`] += Σ_{q < 4} w_q[offset ..< offset+8] ⊙ t_q, in the order q = 0, 1, 2, 3.
+/// m_i[row, 8 channels at `ob`] += Σ_{q < 4} w_q[0 ..< 8] ⊙ t_q, in the order q = 0, 1, 2, 3.
 ///
-/// Not inlined on purpose: inlined into the sweep loop, the compiler (Swift 6.3, SSE2) rewrote
+/// SSE2: not inlined on purpose: inlined into the sweep loop, the compiler (Swift 6.3) rewrote
 /// these products into two-lane pieces with ~30 extra shuffles per call (measured with
-/// callgrind and in the assembly); as a call it is 31 plain loads, multiplies, adds and stores.
+/// callgrind and in the assembly); as a call it is plain loads, multiplies, adds and stores.
+/// AVX2: inlined (4 FMAs; a call would split each 8-lane argument into two halves).
+#if EQUIGLASS_AVX2
+@inline(__always)
+#else
 @inline(never)
-func addWeightedRowSums(into ob: UnsafeMutablePointer<Float>, weights wq: UnsafePointer<UnsafePointer<Float>>, offset: Int,
+#endif
+func addWeightedRowSums(into ob: UnsafeMutablePointer<Float>,
+                        _ w0: UnsafePointer<Float>, _ w1: UnsafePointer<Float>, _ w2: UnsafePointer<Float>, _ w3: UnsafePointer<Float>,
                         _ t0: Channels8, _ t1: Channels8, _ t2: Channels8, _ t3: Channels8) {
     var acc = Channels8(ob)
-    acc.add(wq[0] + offset, times: t0)
-    acc.add(wq[1] + offset, times: t1)
-    acc.add(wq[2] + offset, times: t2)
-    acc.add(wq[3] + offset, times: t3)
+    acc.add(w0, times: t0)
+    acc.add(w1, times: t1)
+    acc.add(w2, times: t2)
+    acc.add(w3, times: t3)
     acc.store(ob)
 }
