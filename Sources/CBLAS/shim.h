@@ -19,4 +19,14 @@ static inline const char *equiglass_target_isa(void) {
     return "not x86-64";
 #endif
 }
+
+// Ask for the cache lines of [p, p + bytes) ahead of use (a hint; no fault on any address):
+// the tensor-product backward reads and writes per-edge rows in an order (by sender) the
+// hardware prefetcher cannot guess. Here because Swift has no prefetch intrinsic.
+static inline void equiglass_prefetch(const void *p, long bytes, int forWriting) {
+    const char *c = (const char *)p;
+    for (long k = 0; k < bytes; k += 64) {
+        if (forWriting) { __builtin_prefetch(c + k, 1, 3); } else { __builtin_prefetch(c + k, 0, 3); }
+    }
+}
 #endif

@@ -1,3 +1,5 @@
+import CBLAS
+
 /// The couplings of a `TensorProductUVU` regrouped for its backward kernel, which walks the edges
 /// grouped by **sender** and contracts the Clebsch–Gordan table with the sender's features
 /// instead of the edge's harmonics.
@@ -218,6 +220,18 @@ extension TensorProductUVU {
         let pairCount = plan.pairCount, pathCount = plan.pathCount
         let (b, gb, yb, gyAcc, zeros) = (scratch.b, scratch.gb, scratch.yb, scratch.gyAcc, UnsafePointer(scratch.zeros))
         let (eq, geq, weq) = (scratch.edges, scratch.gradOutputs, scratch.weights)
+        // The rows w_e and ∂L/∂w_e of j's edges are scattered over E × pathCount·C arrays (tens
+        // of MB): fetch each group's rows one group ahead (the first while B_j is formed).
+        @inline(__always) func prefetchRows(from n: Int) {
+            var q = n
+            while q < min(n &+ 4, count) {
+                let e = edges[q]
+                equiglass_prefetch(w + e &* wE, wE &* 4, 0)
+                if let gradW { equiglass_prefetch(gradW + e &* wE, wE &* 4, 1) }
+                q &+= 1
+            }
+        }
+        prefetchRows(from: 0)
         // B_j, and ∂L/∂B_j = 0.
         for k in 0..<pairCount {
             let t0 = Int(pairTerms[k]), t1 = Int(pairTerms[k &+ 1])
@@ -238,6 +252,7 @@ extension TensorProductUVU {
         @inline(__always) func edgeLoop(wantY: Bool) {
             var n = 0
             while n < count {
+                prefetchRows(from: n &+ 4)
                 let live = min(4, count &- n)
                 for q in 0..<4 {
                     if q < live {
