@@ -275,14 +275,16 @@ extension TensorProductUVU {
                 while u < c {  // `Lanes` channels at a time
                     for p in 0..<pathCount {
                         let wOffset = p &* c &+ u
-                        let w0 = loadLanes(we0 + wOffset), w1 = loadLanes(we1 + wOffset)
-                        let w2 = loadLanes(we2 + wOffset), w3 = loadLanes(we3 + wOffset)
+                        let w0 = we0 + wOffset, w1 = we1 + wOffset, w2 = we2 + wOffset, w3 = we3 + wOffset
                         var gw0 = Lanes(), gw1 = Lanes(), gw2 = Lanes(), gw3 = Lanes()
                         for r in Int(pathRows[p])..<Int(pathRows[p &+ 1]) {
+                            // w_e and g_i are read again where needed, not held: the 12 sums
+                            // (wg, t, gw) then stay in the 16 vector registers with the pair
+                            // loop's operands (no spills).
                             let gOffset = Int(rowOutput[r]) &+ u
-                            let g0 = loadLanes(ge0 + gOffset), g1 = loadLanes(ge1 + gOffset)
-                            let g2 = loadLanes(ge2 + gOffset), g3 = loadLanes(ge3 + gOffset)
-                            let wg0 = w0 * g0, wg1 = w1 * g1, wg2 = w2 * g2, wg3 = w3 * g3
+                            let g0 = ge0 + gOffset, g1 = ge1 + gOffset, g2 = ge2 + gOffset, g3 = ge3 + gOffset
+                            let wg0 = loadLanes(w0) * loadLanes(g0), wg1 = loadLanes(w1) * loadLanes(g1)
+                            let wg2 = loadLanes(w2) * loadLanes(g2), wg3 = loadLanes(w3) * loadLanes(g3)
                             var t0 = Lanes(), t1 = Lanes(), t2 = Lanes(), t3 = Lanes()
                             var k = Int(rowPairs[r])
                             let k1 = Int(rowPairs[r &+ 1])
@@ -303,8 +305,8 @@ extension TensorProductUVU {
                                 }
                                 k &+= 1
                             }
-                            gw0 = multiplyAdd(gw0, g0, t0); gw1 = multiplyAdd(gw1, g1, t1)
-                            gw2 = multiplyAdd(gw2, g2, t2); gw3 = multiplyAdd(gw3, g3, t3)
+                            gw0 = multiplyAdd(gw0, loadLanes(g0), t0); gw1 = multiplyAdd(gw1, loadLanes(g1), t1)
+                            gw2 = multiplyAdd(gw2, loadLanes(g2), t2); gw3 = multiplyAdd(gw3, loadLanes(g3), t3)
                         }
                         if let gradW {
                             storeLanes(gw0, gradW + (eq[0] &* wE &+ wOffset))
