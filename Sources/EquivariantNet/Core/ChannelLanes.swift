@@ -54,9 +54,6 @@ struct Channels8 {
     #if EQUIGLASS_AVX2
     var v: SIMD8<Float>
     @inline(__always) init() { v = SIMD8() }
-    @inline(__always) init(_ p: UnsafePointer<Float>) { v = load8(p) }
-    @inline(__always) init(_ p: UnsafeMutablePointer<Float>) { v = load8(p) }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) { store8(v, p) }
     /// self += a · p[0 ..< 8]
     @inline(__always) mutating func add(_ a: Float, times p: UnsafePointer<Float>) {
         v = v.addingProduct(SIMD8(repeating: a), load8(p))
@@ -65,12 +62,13 @@ struct Channels8 {
     @inline(__always) mutating func add(_ p: UnsafePointer<Float>, times x: Channels8) {
         v = v.addingProduct(load8(p), x.v)
     }
+    /// p[0 ..< 8] ⊙ x
+    @inline(__always) init(_ p: UnsafePointer<Float>, times x: Channels8) { v = load8(p) * x.v }
+    /// p[0 ..< 8] += self
+    @inline(__always) func add(to p: UnsafeMutablePointer<Float>) { store8(load8(p) + v, p) }
     #else
     var lo: SIMD4<Float>, hi: SIMD4<Float>
     @inline(__always) init() { lo = SIMD4(); hi = SIMD4() }
-    @inline(__always) init(_ p: UnsafePointer<Float>) { lo = load4(p); hi = load4(p + 4) }
-    @inline(__always) init(_ p: UnsafeMutablePointer<Float>) { lo = load4(p); hi = load4(p + 4) }
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>) { store4(lo, p); store4(hi, p + 4) }
     @inline(__always) mutating func add(_ a: Float, times p: UnsafePointer<Float>) {
         let a4 = SIMD4<Float>(repeating: a)
         lo += a4 * load4(p); hi += a4 * load4(p + 4)
@@ -78,5 +76,7 @@ struct Channels8 {
     @inline(__always) mutating func add(_ p: UnsafePointer<Float>, times x: Channels8) {
         lo += load4(p) * x.lo; hi += load4(p + 4) * x.hi
     }
+    @inline(__always) init(_ p: UnsafePointer<Float>, times x: Channels8) { lo = load4(p) * x.lo; hi = load4(p + 4) * x.hi }
+    @inline(__always) func add(to p: UnsafeMutablePointer<Float>) { store4(load4(p) + lo, p); store4(load4(p + 4) + hi, p + 4) }
     #endif
 }
