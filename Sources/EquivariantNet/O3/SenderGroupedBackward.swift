@@ -267,8 +267,8 @@ extension TensorProductUVU {
         }
         // Four edges at a time, in increasing edge order (the last group padded with edges of
         // zero harmonics, weights and ∂L/∂m, which add exact zeros), `Lanes` channels per
-        // register (4 with SSE, 8 with AVX): B_j[k] and ∂L/∂B_j[k] are loaded and stored once for the four edges, and
-        // every operand of the pair loop stays in a register. The pair loop is written once per
+        // register (4 with SSE, 8 with AVX): B_j[k] and ∂L/∂B_j[k] are loaded and stored once
+        // for the four edges, and every operand of the pair loop stays in a register. The pair loop is written once per
         // combination of requested outputs (`wantY` a constant after inlining).
         @inline(__always) func edgeLoop(wantY: Bool) {
             var n = 0
