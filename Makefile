@@ -6,10 +6,22 @@
 #
 # SWIFTPM_FLAGS passes options to swift build/test, e.g. SWIFTPM_FLAGS="--scratch-path .build-x".
 # MPIRUN_FLAGS passes options to mpirun in the demo (--oversubscribe lets 2 ranks share 1 core).
+# TARGET_CPU is the CPU the build is tuned for (see below); `make TARGET_CPU=` builds portably.
 
 SHELL := /bin/bash
 SWIFT ?= swift
 SWIFTPM_FLAGS ?=
+
+# Host-tuned kernels. Swift builds for plain x86-64 (SSE2) by default; when this machine's
+# /proc/cpuinfo lists avx2 and fma, the builds target `haswell` (AVX2 + FMA) and compile the
+# tensor-product kernels' 8-wide FMA arithmetic (EQUIGLASS_AVX2, Core/ChannelLanes.swift).
+# Such a binary stops with an illegal instruction on a CPU without AVX2/FMA: where the login
+# and compute nodes differ, build on a compute node or portably with `make TARGET_CPU=`.
+# TARGET_CPU names an AVX2 + FMA CPU (haswell, skylake-avx512, znver3, …) or is empty.
+HOST_AVX2_FMA := $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo yes)
+TARGET_CPU ?= $(if $(HOST_AVX2_FMA),haswell,)
+CPU_FLAGS := $(if $(TARGET_CPU),-Xswiftc -target-cpu -Xswiftc $(TARGET_CPU) -Xswiftc -DEQUIGLASS_AVX2,)
+override SWIFTPM_FLAGS += $(CPU_FLAGS)
 MPIRUN ?= mpirun
 MPIRUN_FLAGS ?= --oversubscribe
 
@@ -17,7 +29,11 @@ MPIRUN_FLAGS ?= --oversubscribe
 export OMPI_ALLOW_RUN_AS_ROOT = 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
 
-.PHONY: demo test build deps
+.PHONY: demo test build deps show-flags
+
+# The flags the builds pass (for the commands in docs/benchmarks.md).
+show-flags:
+	@echo $(SWIFTPM_FLAGS)
 
 deps:
 	bash tools/install-deps.sh

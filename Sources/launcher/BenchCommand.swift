@@ -70,6 +70,7 @@ struct BenchCommand: RankCommand {
         let available = ProcessInfo.processInfo.activeProcessorCount
         let threadCases = threads.map { [$0] } ?? Array(Set([1, available])).sorted()
         func say(_ s: String) { if world.isRoot && !json { printNow(s) } }
+        say("build: \(BLAS.buildTarget); OpenBLAS kernels: \(BLAS.coreName)")
 
         var sgemmRate: Double? = nil
         if sgemm {
@@ -127,6 +128,7 @@ struct BenchCommand: RankCommand {
             "predictions_identical_across_threads": identical,
             "gradients_identical_across_threads": gradientsIdentical,
             "date": ISO8601DateFormatter().string(from: Date()),
+            "build_target": BLAS.buildTarget, "openblas_core": BLAS.coreName,
         ]
         if let sgemmRate { configObject["sgemm_gflops_one_thread"] = rounded(sgemmRate) }
         configObject["gflop_per_train_step"] = Dictionary(uniqueKeysWithValues: flopCounts.map { ("\($0.key)", rounded($0.value / 1e9, digits: 3)) })

@@ -85,8 +85,7 @@ public struct FullyConnectedNet: Sendable {
                             BLAS.sgemm(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
                                        b: weights + weightOffsets[k], c: v, ldc: width)
                             for row in 0..<r.count {
-                                let vr = v + row * width, dr = d + row * width
-                                for j in 0..<hOut { (vr[j], dr[j]) = activation.valueAndDerivative(vr[j]) }
+                                activation.valuesAndDerivatives(v + row * width, derivatives: d + row * width, count: hOut)
                             }
                             a = UnsafePointer(v)
                             lda = width
@@ -196,5 +195,34 @@ public struct FullyConnectedNet: Sendable {
         forward(weights: weights, input: input, output: &output, tape: &tape, blocks: blocks)
         backward(weights: weights, input: input, tape: tape, gradOutput: gradOutput, gradInput: gradInput,
                  gradWeights: gradWeights, blocks: blocks)
+    }
+}
+
+extension NormalizedActivation {
+    /// (value, derivative) at each of `count` numbers, in place: x[j] becomes act(x[j]) and
+    /// `derivatives[j]` act′(x[j]). Eight at a time with `exp8` (the scalar `expf` per number
+    /// was ≈ 8% of a training step), the rest one by one; a number's result depends only on it and
+    /// its column (not on the row blocks or threads).
+    @inline(__always)
+    func valuesAndDerivatives(_ x: UnsafeMutablePointer<Float>, derivatives d: UnsafeMutablePointer<Float>, count: Int) {
+        let c = Float(constant)
+        var j = 0
+        while j + 8 <= count {
+            let x8 = load8(x + j)
+            let s = 1 / (1 + exp8(-x8))
+            switch self {
+            case .silu:
+                store8(c * x8 * s, x + j)
+                store8(c * s * (1 + x8 * (1 - s)), d + j)
+            case .sigmoid:
+                store8(c * s, x + j)
+                store8(c * s * (1 - s), d + j)
+            }
+            j += 8
+        }
+        while j < count {
+            (x[j], d[j]) = valueAndDerivative(x[j])
+            j += 1
+        }
     }
 }

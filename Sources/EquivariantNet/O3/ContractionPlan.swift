@@ -1,3 +1,5 @@
+import CBLAS
+
 /// The couplings of a `TensorProductUVU`, regrouped for its fast forward kernel.
 ///
 /// Per edge, the Clebsch–Gordan table is first contracted with the edge's harmonics into one
@@ -136,6 +138,7 @@ extension TensorProductUVU {
         let plan = contraction
         let (rowCount, rows, pairFeature) = (plan.rowCount, plan.rows, plan.pairFeature)
         let batch = ContractionPlan.batch
+        let edgeCount = receiverOffsets[nodeCount]
         ParallelFor.ranges(nodeCount, threads: threads, weights: receiverOffsets) { nodes in
             let a = UnsafeMutablePointer<Float>.allocate(capacity: batch * plan.pairCount)
             let yt = UnsafeMutablePointer<Float>.allocate(capacity: batch * dY)
@@ -153,43 +156,45 @@ extension TensorProductUVU {
                 let last = receiverOffsets[i + 1]
                 while first < last {
                     let count = min(batch, last - first)
+                    // The next batch's weight rows (the next 8.7 KB of w, streamed from memory: the
+                    // hardware prefetcher alone left the weight loads waiting, ~1/3 of the time).
+                    if first + count < edgeCount {
+                        equiglass_prefetch(w + (first + count) * wE, min(batch, edgeCount - first - count) * wE * 4, 0)
+                    }
                     plan.contract(harmonics: y + first * dY, harmonicCount: dY, count: count, transposed: yt, into: a)
                     let padded = (count + 3) & ~3
                     for q in 0..<padded {
                         hq[q] = q < count ? h + senders[first + q] * dIn : UnsafePointer(zeros)
                         wq[q] = q < count ? w + (first + q) * wE : UnsafePointer(zeros)
                     }
-                    // Row by row, the batch's edges in order: the same additions into m_i, in the
-                    // same order, as edge by edge, with the row's sum held in a register. (Wrapping
-                    // index arithmetic: the sizes are small and checked when the plan is built.)
+                    // Four edges at a time, row by row, each row's sum over its pairs held in a
+                    // register: a fixed order of additions into m_i for every receiver, whatever the
+                    // thread count. The four edges' pointers stay in registers for all rows.
+                    // (Wrapping index arithmetic: the sizes are small and checked when the plan is built.)
                     var u = 0
                     while u < c {  // 8 channels at a time: once for C = 8
-                        for r in 0..<rowCount {
-                            let row = rows + 4 &* r
-                            let k0 = Int(row[0]), k1 = Int(row[1])
-                            let ob = o + (Int(row[2]) &+ u), weightOffset = Int(row[3]) &+ u
-                            // Written with 4-lane halves (SSE registers); see `addWeightedRowSums`.
-                            var q = 0
-                            while q < padded {  // four edges per sweep over the row's pairs
-                                let h0 = hq[q] + u, h1 = hq[q &+ 1] + u, h2 = hq[q &+ 2] + u, h3 = hq[q &+ 3] + u
-                                let aq = a + q
-                                var t00 = SIMD4<Float>(), t01 = SIMD4<Float>(), t10 = SIMD4<Float>(), t11 = SIMD4<Float>()
-                                var t20 = SIMD4<Float>(), t21 = SIMD4<Float>(), t30 = SIMD4<Float>(), t31 = SIMD4<Float>()
+                        var q = 0
+                        while q < padded {  // four edges per sweep over the rows
+                            let h0 = hq[q] + u, h1 = hq[q &+ 1] + u, h2 = hq[q &+ 2] + u, h3 = hq[q &+ 3] + u
+                            let w0 = wq[q] + u, w1 = wq[q &+ 1] + u, w2 = wq[q &+ 2] + u, w3 = wq[q &+ 3] + u
+                            let aq = a + q
+                            for r in 0..<rowCount {
+                                let row = rows + 4 &* r
+                                let k0 = Int(row[0]), k1 = Int(row[1])
+                                let ob = o + (Int(row[2]) &+ u), weightOffset = Int(row[3])
+                                // `Channels8`: one AVX register, or two SSE halves (see `addWeightedRowSums`).
+                                var t0 = Channels8(), t1 = Channels8(), t2 = Channels8(), t3 = Channels8()
                                 var k = k0
                                 while k < k1 {
                                     let p = Int(pairFeature[k]), ak = aq + k &* batch
-                                    let a0 = SIMD4<Float>(repeating: ak[0]), a1 = SIMD4<Float>(repeating: ak[1])
-                                    let a2 = SIMD4<Float>(repeating: ak[2]), a3 = SIMD4<Float>(repeating: ak[3])
-                                    t00 += a0 * load4(h0 + p); t01 += a0 * load4(h0 + (p &+ 4))
-                                    t10 += a1 * load4(h1 + p); t11 += a1 * load4(h1 + (p &+ 4))
-                                    t20 += a2 * load4(h2 + p); t21 += a2 * load4(h2 + (p &+ 4))
-                                    t30 += a3 * load4(h3 + p); t31 += a3 * load4(h3 + (p &+ 4))
+                                    t0.add(ak[0], times: h0 + p); t1.add(ak[1], times: h1 + p)
+                                    t2.add(ak[2], times: h2 + p); t3.add(ak[3], times: h3 + p)
                                     k &+= 1
                                 }
-                                addWeightedRowSums(into: ob, weights: wq + q, offset: weightOffset,
-                                                   t00, t01, t10, t11, t20, t21, t30, t31)
-                                q &+= 4
+                                addWeightedRowSums(into: ob, w0 + weightOffset, w1 + weightOffset, w2 + weightOffset, w3 + weightOffset,
+                                                   t0, t1, t2, t3)
                             }
+                            q &+= 4
                         }
                         u &+= 8
                     }
@@ -205,21 +210,25 @@ extension TensorProductUVU {
     }
 }
 
-/// m_i[row, 8 channels at `ob`] += Σ_{q < 4} w_q[offset ..< offset+8] ⊙ t_q, in the order q = 0, 1, 2, 3
-/// (t_q = (t_q0, t_q1), the two 4-lane halves of edge q's row sum).
+/// m_i[row, 8 channels at `ob`] += (Σ_{q < 4} w_q[0 ..< 8] ⊙ t_q, summed in the order q = 0, 1, 2, 3).
 ///
-/// Not inlined on purpose: inlined into the sweep loop, the compiler (Swift 6.3, SSE2) rewrote
+/// SSE2: not inlined on purpose: inlined into the sweep loop, the compiler (Swift 6.3) rewrote
 /// these products into two-lane pieces with ~30 extra shuffles per call (measured with
-/// callgrind and in the assembly); as a call it is 31 plain loads, multiplies, adds and stores.
+/// callgrind and in the assembly); as a call it is plain loads, multiplies, adds and stores.
+/// AVX2: inlined (4 FMAs; a call would split each 8-lane argument into two halves).
+#if EQUIGLASS_AVX2
+@inline(__always)
+#else
 @inline(never)
-func addWeightedRowSums(into ob: UnsafeMutablePointer<Float>, weights wq: UnsafePointer<UnsafePointer<Float>>, offset: Int,
-                        _ t00: SIMD4<Float>, _ t01: SIMD4<Float>, _ t10: SIMD4<Float>, _ t11: SIMD4<Float>,
-                        _ t20: SIMD4<Float>, _ t21: SIMD4<Float>, _ t30: SIMD4<Float>, _ t31: SIMD4<Float>) {
-    let w0 = wq[0] + offset, w1 = wq[1] + offset, w2 = wq[2] + offset, w3 = wq[3] + offset
-    var acc0 = load4(ob), acc1 = load4(ob + 4)
-    acc0 += load4(w0) * t00; acc1 += load4(w0 + 4) * t01
-    acc0 += load4(w1) * t10; acc1 += load4(w1 + 4) * t11
-    acc0 += load4(w2) * t20; acc1 += load4(w2 + 4) * t21
-    acc0 += load4(w3) * t30; acc1 += load4(w3 + 4) * t31
-    store4(acc0, ob); store4(acc1, ob + 4)
+#endif
+func addWeightedRowSums(into ob: UnsafeMutablePointer<Float>,
+                        _ w0: UnsafePointer<Float>, _ w1: UnsafePointer<Float>, _ w2: UnsafePointer<Float>, _ w3: UnsafePointer<Float>,
+                        _ t0: Channels8, _ t1: Channels8, _ t2: Channels8, _ t3: Channels8) {
+    // The four products summed first, then added to m_i: one add, not four, waits for the
+    // previous update of this row of m_i (a shorter dependency chain through memory).
+    var sum = Channels8(w0, times: t0)
+    sum.add(w1, times: t1)
+    sum.add(w2, times: t2)
+    sum.add(w3, times: t3)
+    sum.add(to: ob)
 }

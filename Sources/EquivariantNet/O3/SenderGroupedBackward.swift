@@ -1,3 +1,5 @@
+import CBLAS
+
 /// The couplings of a `TensorProductUVU` regrouped for its backward kernel, which walks the edges
 /// grouped by **sender** and contracts the Clebsch–Gordan table with the sender's features
 /// instead of the edge's harmonics.
@@ -29,7 +31,11 @@ final class SenderContractionPlan: @unchecked Sendable {
     /// The harmonic index l2² + m2 of pair k, and its terms `pairTerms[k] ..< pairTerms[k+1]`.
     let pairHarmonic: UnsafeMutablePointer<Int32>
     let pairTerms: UnsafeMutablePointer<Int32>
-    /// Term t reads the features at input.offset(l1) + m1·C with coefficient `termValue[t]`.
+    /// Term t belongs to pair `termPair[t]` and reads the features at input.offset(l1) + m1·C
+    /// with coefficient `termValue[t]`.
+    let termPair: UnsafeMutablePointer<Int32>
+    /// The terms that are not the first of their pair (70 of 611 for l ≤ 3).
+    let extraTerms: UnsafeMutablePointer<Int32>, extraCount: Int
     let termFeature: UnsafeMutablePointer<Int32>
     let termValue: UnsafeMutablePointer<Float>
 
@@ -71,12 +77,18 @@ final class SenderContractionPlan: @unchecked Sendable {
         self.rowOutput = copy(rowOutput)
         self.pairHarmonic = copy(pairHarmonic)
         self.pairTerms = copy(pairTerms)
+        var termPair = [Int32](repeating: 0, count: sorted.count)
+        for k in 0..<(pairTerms.count - 1) { for t in Int(pairTerms[k])..<Int(pairTerms[k + 1]) { termPair[t] = Int32(k) } }
+        self.termPair = copy(termPair)
+        let extraTerms = (0..<sorted.count).filter { $0 != Int(pairTerms[Int(termPair[$0])]) }.map { Int32($0) }
+        self.extraTerms = copy(extraTerms)
+        extraCount = extraTerms.count
         termFeature = copy(sorted.map(\.featureOffset))
         termValue = copy(sorted.map(\.value))
     }
 
     deinit {
-        for p in [pathRows, rowPairs, rowOutput, pairHarmonic, pairTerms, termFeature] { p.deallocate() }
+        for p in [pathRows, rowPairs, rowOutput, pairHarmonic, pairTerms, termPair, extraTerms, termFeature] { p.deallocate() }
         termValue.deallocate()
     }
 }
@@ -214,30 +226,54 @@ extension TensorProductUVU {
         gradW: UnsafeMutablePointer<Float>?
     ) {
         let (pathRows, rowPairs, rowOutput, pairHarmonic) = (plan.pathRows, plan.rowPairs, plan.rowOutput, plan.pairHarmonic)
-        let (pairTerms, termFeature, termValue) = (plan.pairTerms, plan.termFeature, plan.termValue)
-        let pairCount = plan.pairCount, pathCount = plan.pathCount
+        let (pairTerms, termPair, termFeature, termValue) = (plan.pairTerms, plan.termPair, plan.termFeature, plan.termValue)
+        let pairCount = plan.pairCount, pathCount = plan.pathCount, termCount = plan.termCount
+        let (extraTerms, extraCount) = (plan.extraTerms, plan.extraCount)
         let (b, gb, yb, gyAcc, zeros) = (scratch.b, scratch.gb, scratch.yb, scratch.gyAcc, UnsafePointer(scratch.zeros))
         let (eq, geq, weq) = (scratch.edges, scratch.gradOutputs, scratch.weights)
-        // B_j, and ∂L/∂B_j = 0.
+        // The rows w_e and ∂L/∂w_e of j's edges are scattered over E × pathCount·C arrays (tens
+        // of MB): fetch each group's rows one group ahead (the first while B_j is formed).
+        @inline(__always) func prefetchRows(from n: Int) {
+            var q = n
+            while q < min(n &+ 4, count) {
+                let e = edges[q]
+                equiglass_prefetch(w + e &* wE, wE &* 4, 0)
+                if let gradW { equiglass_prefetch(gradW + e &* wE, wE &* 4, 1) }
+                q &+= 1
+            }
+        }
+        prefetchRows(from: 0)
+        // B_j = C·h_j in two straight loops, the first term of every pair, then the second
+        // terms (a loop over each pair's terms cost ~50 instructions of overhead per pair,
+        // most pairs having one term); and ∂L/∂B_j = 0.
         for k in 0..<pairCount {
-            let t0 = Int(pairTerms[k]), t1 = Int(pairTerms[k &+ 1])
+            let t = Int(pairTerms[k])
+            let bk = b + k &* c, gk = gb + k &* c, ht = h + Int(termFeature[t]), v = termValue[t]
             var u = 0
             while u < c {
-                var s = SIMD8<Float>()
-                for t in t0..<t1 { s += termValue[t] * load8(h + (Int(termFeature[t]) &+ u)) }
-                store8(s, b + (k &* c &+ u))
-                store8(SIMD8<Float>(), gb + (k &* c &+ u))
+                store8(v * load8(ht + u), bk + u)
+                store8(SIMD8(), gk + u)
+                u &+= 8
+            }
+        }
+        for x in 0..<extraCount {
+            let t = Int(extraTerms[x])
+            let bk = b + Int(termPair[t]) &* c, ht = h + Int(termFeature[t]), v = termValue[t]
+            var u = 0
+            while u < c {
+                store8(load8(bk + u) + v * load8(ht + u), bk + u)
                 u &+= 8
             }
         }
         // Four edges at a time, in increasing edge order (the last group padded with edges of
-        // zero harmonics, weights and ∂L/∂m, which add exact zeros), 4 channels per SSE
-        // register: B_j[k] and ∂L/∂B_j[k] are loaded and stored once for the four edges, and
-        // every operand of the pair loop stays in a register. The pair loop is written once per
+        // zero harmonics, weights and ∂L/∂m, which add exact zeros), `Lanes` channels per
+        // register (4 with SSE, 8 with AVX): B_j[k] and ∂L/∂B_j[k] are loaded and stored once
+        // for the four edges, and every operand of the pair loop stays in a register. The pair loop is written once per
         // combination of requested outputs (`wantY` a constant after inlining).
         @inline(__always) func edgeLoop(wantY: Bool) {
             var n = 0
             while n < count {
+                prefetchRows(from: n &+ 4)
                 let live = min(4, count &- n)
                 for q in 0..<4 {
                     if q < live {
@@ -246,54 +282,61 @@ extension TensorProductUVU {
                         geq[q] = gradOutput + receiverOf[e] &* dOut
                         weq[q] = w + e &* wE
                         let ye = y + e &* dY
-                        for m in 0..<dY { yb[4 &* m &+ q] = SIMD4(repeating: scale * ye[m]) }
+                        for m in 0..<dY { yb[4 &* m &+ q] = Lanes(repeating: scale * ye[m]) }
                     } else {
                         geq[q] = zeros
                         weq[q] = zeros
-                        for m in 0..<dY { yb[4 &* m &+ q] = SIMD4() }
+                        for m in 0..<dY { yb[4 &* m &+ q] = Lanes() }
                     }
                 }
-                if wantY { gyAcc.update(repeating: SIMD4(), count: 4 * dY) }
+                if wantY { gyAcc.update(repeating: Lanes(), count: 4 * dY) }
                 let (ge0, ge1, ge2, ge3) = (geq[0], geq[1], geq[2], geq[3])
                 let (we0, we1, we2, we3) = (weq[0], weq[1], weq[2], weq[3])
                 var u = 0
-                while u < c {  // 4 channels at a time
+                while u < c {  // `Lanes` channels at a time
                     for p in 0..<pathCount {
                         let wOffset = p &* c &+ u
-                        let w0 = load4(we0 + wOffset), w1 = load4(we1 + wOffset)
-                        let w2 = load4(we2 + wOffset), w3 = load4(we3 + wOffset)
-                        var gw0 = SIMD4<Float>(), gw1 = SIMD4<Float>(), gw2 = SIMD4<Float>(), gw3 = SIMD4<Float>()
+                        let w0 = we0 + wOffset, w1 = we1 + wOffset, w2 = we2 + wOffset, w3 = we3 + wOffset
+                        var gw0 = Lanes(), gw1 = Lanes(), gw2 = Lanes(), gw3 = Lanes()
                         for r in Int(pathRows[p])..<Int(pathRows[p &+ 1]) {
+                            // w_e and g_i are read again where needed, not held: the 12 sums
+                            // (wg, t, gw) then stay in the 16 vector registers with the pair
+                            // loop's operands (no spills).
                             let gOffset = Int(rowOutput[r]) &+ u
-                            let g0 = load4(ge0 + gOffset), g1 = load4(ge1 + gOffset)
-                            let g2 = load4(ge2 + gOffset), g3 = load4(ge3 + gOffset)
-                            let wg0 = w0 * g0, wg1 = w1 * g1, wg2 = w2 * g2, wg3 = w3 * g3
-                            var t0 = SIMD4<Float>(), t1 = SIMD4<Float>(), t2 = SIMD4<Float>(), t3 = SIMD4<Float>()
+                            let g0 = ge0 + gOffset, g1 = ge1 + gOffset, g2 = ge2 + gOffset, g3 = ge3 + gOffset
+                            let wg0 = loadLanes(w0) * loadLanes(g0), wg1 = loadLanes(w1) * loadLanes(g1)
+                            let wg2 = loadLanes(w2) * loadLanes(g2), wg3 = loadLanes(w3) * loadLanes(g3)
+                            var t0 = Lanes(), t1 = Lanes(), t2 = Lanes(), t3 = Lanes()
                             var k = Int(rowPairs[r])
                             let k1 = Int(rowPairs[r &+ 1])
                             while k < k1 {
                                 let m = Int(pairHarmonic[k])
                                 let yk = yb + 4 &* m, bk = b + (k &* c &+ u), gk = gb + (k &* c &+ u)
-                                let b4 = load4(bk)
+                                let bv = loadLanes(bk)
                                 let y0 = yk[0], y1 = yk[1], y2 = yk[2], y3 = yk[3]
-                                t0 += y0 * b4; t1 += y1 * b4; t2 += y2 * b4; t3 += y3 * b4
-                                store4(load4(gk) + y0 * wg0 + y1 * wg1 + y2 * wg2 + y3 * wg3, gk)
+                                t0 = multiplyAdd(t0, y0, bv); t1 = multiplyAdd(t1, y1, bv)
+                                t2 = multiplyAdd(t2, y2, bv); t3 = multiplyAdd(t3, y3, bv)
+                                var gbk = multiplyAdd(loadLanes(gk), y0, wg0)
+                                gbk = multiplyAdd(gbk, y1, wg1); gbk = multiplyAdd(gbk, y2, wg2)
+                                storeLanes(multiplyAdd(gbk, y3, wg3), gk)
                                 if wantY {
                                     let gy = gyAcc + 4 &* m
-                                    gy[0] += wg0 * b4; gy[1] += wg1 * b4; gy[2] += wg2 * b4; gy[3] += wg3 * b4
+                                    gy[0] = multiplyAdd(gy[0], wg0, bv); gy[1] = multiplyAdd(gy[1], wg1, bv)
+                                    gy[2] = multiplyAdd(gy[2], wg2, bv); gy[3] = multiplyAdd(gy[3], wg3, bv)
                                 }
                                 k &+= 1
                             }
-                            gw0 += g0 * t0; gw1 += g1 * t1; gw2 += g2 * t2; gw3 += g3 * t3
+                            gw0 = multiplyAdd(gw0, loadLanes(g0), t0); gw1 = multiplyAdd(gw1, loadLanes(g1), t1)
+                            gw2 = multiplyAdd(gw2, loadLanes(g2), t2); gw3 = multiplyAdd(gw3, loadLanes(g3), t3)
                         }
                         if let gradW {
-                            store4(gw0, gradW + (eq[0] &* wE &+ wOffset))
-                            if live > 1 { store4(gw1, gradW + (eq[1] &* wE &+ wOffset)) }
-                            if live > 2 { store4(gw2, gradW + (eq[2] &* wE &+ wOffset)) }
-                            if live > 3 { store4(gw3, gradW + (eq[3] &* wE &+ wOffset)) }
+                            storeLanes(gw0, gradW + (eq[0] &* wE &+ wOffset))
+                            if live > 1 { storeLanes(gw1, gradW + (eq[1] &* wE &+ wOffset)) }
+                            if live > 2 { storeLanes(gw2, gradW + (eq[2] &* wE &+ wOffset)) }
+                            if live > 3 { storeLanes(gw3, gradW + (eq[3] &* wE &+ wOffset)) }
                         }
                     }
-                    u &+= 4
+                    u &+= Lanes.scalarCount
                 }
                 if wantY, let gradY {
                     for q in 0..<live {
@@ -304,16 +347,12 @@ extension TensorProductUVU {
             }
         }
         if gradY != nil { edgeLoop(wantY: true) } else { edgeLoop(wantY: false) }
-        // ∂L/∂h_j += Cᵀ ∂L/∂B_j.
-        for k in 0..<pairCount {
-            let t0 = Int(pairTerms[k]), t1 = Int(pairTerms[k &+ 1])
+        // ∂L/∂h_j += Cᵀ ∂L/∂B_j, term by term (pairs in order, each pair's terms in order).
+        for t in 0..<termCount {
+            let gbk = gb + Int(termPair[t]) &* c, target = gh + Int(termFeature[t]), v = termValue[t]
             var u = 0
             while u < c {
-                let g8 = load8(gb + (k &* c &+ u))
-                for t in t0..<t1 {
-                    let target = gh + (Int(termFeature[t]) &+ u)
-                    store8(load8(target) + termValue[t] * g8, target)
-                }
+                store8(load8(target + u) + v * load8(gbk + u), target + u)
                 u &+= 8
             }
         }
@@ -326,7 +365,7 @@ struct SenderBackwardScratch {
     let b: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>
     /// scale · Y_e[m] of the four edges of a group, broadcast: `yb[4m + q]` for edge q; and
     /// their ∂L/∂Y sums per lane, same layout.
-    let yb: UnsafeMutablePointer<SIMD4<Float>>, gyAcc: UnsafeMutablePointer<SIMD4<Float>>
+    let yb: UnsafeMutablePointer<Lanes>, gyAcc: UnsafeMutablePointer<Lanes>
     /// The group's edges, their ∂L/∂m rows and weights (`zeros` for padding).
     let edges: UnsafeMutablePointer<Int>
     let gradOutputs: UnsafeMutablePointer<UnsafePointer<Float>>, weights: UnsafeMutablePointer<UnsafePointer<Float>>
