@@ -43,15 +43,14 @@ struct CrossEvaluateCommand: RankCommand {
     @Flag(name: .long, help: "Print Markdown tables.")
     var markdown = false
 
-    @Option(name: .long, help: "Threads per rank (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     mutating func run(on world: Communicator) throws {
         guard !models.isEmpty, !datasets.isEmpty else {
             throw ValidationFailure("cross-evaluate needs at least one --model LABEL=CHECKPOINT and one --data LABEL=FILE")
         }
         guard !(json && markdown) else { throw ValidationFailure("choose one of --json and --markdown") }
-        configureThreads(threads)
+        threadsOption.configure()
         let modelList = try Self.labelled(models, option: "--model")
         let dataList = try Self.labelled(datasets, option: "--data")
         var table = try CrossTable.compute(models: modelList, datasets: dataList, species: species, world: world)

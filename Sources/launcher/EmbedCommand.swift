@@ -30,12 +30,11 @@ struct EmbedCommand: RankCommand {
     @Option(name: .long, help: "Output HDF5 file.")
     var out: String
 
-    @Option(name: .long, help: "Threads for the network's kernels (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1). Results do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     mutating func run(on world: Communicator) throws {
         guard world.isRoot else { return }
-        configureThreads(threads)
+        threadsOption.configure()
         let bundle = try ModelBundle.load(checkpoint)
         let embedding = try NetworkEmbeddings(bundle: bundle, path: data, progress: { printNow("embed: " + $0) })
         let file = embedding.file

@@ -26,11 +26,10 @@ struct EvaluateCommand: RankCommand {
     @Flag(name: .long, help: "Print one JSON object instead of the table.")
     var json = false
 
-    @Option(name: .long, help: "Threads per rank (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     mutating func run(on world: Communicator) throws {
-        configureThreads(threads)
+        threadsOption.configure()
         let bundle = try ModelBundle.load(checkpoint)
         let evaluation = try evaluate(bundle, on: data, world: world)
         guard world.isRoot else { return }

@@ -27,12 +27,11 @@ struct PredictCommand: RankCommand {
     @Option(name: .long, help: "Output HDF5 file.")
     var out: String
 
-    @Option(name: .long, help: "Threads for the network's kernels (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1). Results do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     mutating func run(on world: Communicator) throws {
         guard world.isRoot else { return }
-        configureThreads(threads)
+        threadsOption.configure()
         let bundle = try ModelBundle.load(checkpoint)
         let preparer = SnapshotPreparer(config: bundle.config.model)
         let file = try preparer.open(data, needTargets: false, needAllTimes: false)

@@ -39,12 +39,11 @@ struct ProbeCommand: RankCommand {
     @Option(name: .long, help: "Also write the JSON object to this file (e.g. RUN_DIR/probe.json).")
     var out: String?
 
-    @Option(name: .long, help: "Threads for the network's kernels (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1). Results do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     mutating func run(on world: Communicator) throws {
         guard world.isRoot else { return }
-        configureThreads(threads)
+        threadsOption.configure()
         let quiet = json
         let progress = { (line: String) in
             if quiet { FileHandle.standardError.write(Data(("probe: " + line + "\n").utf8)) } else { printNow("probe: " + line) }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import EquivariantNet
 
 /// Sets the threads of this rank before any matrix product: `requested` (from `--threads`), else
@@ -12,4 +13,13 @@ import EquivariantNet
 func configureThreads(_ requested: Int?) -> Int {
     ParallelFor.threadCount = requested ?? ParallelFor.threadCountFromEnvironment()
     return ParallelFor.threadCount
+}
+
+/// `--threads`, the same option in every command that runs the network.
+struct ThreadsOption: ParsableArguments {
+    @Option(name: .long, help: "Threads per rank for the network's kernels (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1). Results do not depend on it.")
+    var threads: Int?
+
+    /// Sets this rank's threads (`configureThreads`).
+    func configure() { configureThreads(threads) }
 }

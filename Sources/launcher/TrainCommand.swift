@@ -86,8 +86,7 @@ struct TrainCommand: RankCommand {
     @Option(name: .long, help: "Gradient sum over the ranks: exact (fixed point, bitwise the same at any rank count) or fast (Float).")
     var reduction: String = "exact"
 
-    @Option(name: .long, help: "Threads per rank (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     @Flag(name: .long, help: "Continue from the newest checkpoint in --out (a new run if there is none).")
     var resume = false
@@ -108,7 +107,7 @@ struct TrainCommand: RankCommand {
         guard let mode = GradientReductionMode(rawValue: reduction) else {
             throw ValidationFailure("--reduction must be exact or fast, not '\(reduction)'")
         }
-        configureThreads(threads)
+        threadsOption.configure()
         var run = RunConfig()
         if let config { run = try RunConfig.load(path: config) }
         if let epochs { run.training.epochs = epochs }

@@ -46,11 +46,10 @@ struct ReportCommand: RankCommand {
     @Flag(name: .long, help: "Do not compute the linear probes when RUN_DIR/probe.json is absent (no probe figure then).")
     var noProbe = false
 
-    @Option(name: .long, help: "Threads per rank (default: OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else 1).")
-    var threads: Int?
+    @OptionGroup var threadsOption: ThreadsOption
 
     mutating func run(on world: Communicator) throws {
-        configureThreads(threads)
+        threadsOption.configure()
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: run, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationFailure("\(run) is not a run directory (launcher train --out DIR writes one)")
