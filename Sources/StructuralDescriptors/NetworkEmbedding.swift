@@ -31,8 +31,10 @@ public struct LayerInvariants: Sendable {
     }
 
     /// The invariants of the features of the network's last forward pass, one entry per layer
-    /// k = 0…K (`model.tape.features`). Call right after `model.forward`.
+    /// k = 0…K (`model.tape.features`). Call right after `model.forward` with
+    /// `model.computesEveryFeature` set (otherwise the last layer has its scalars only).
     public static func ofLastForward(_ model: PropensityModel) -> [LayerInvariants] {
+        precondition(model.tape.hasEveryFeature, "LayerInvariants: the last forward pass skipped the last layer's l ≥ 1 features (set computesEveryFeature)")
         let c = model.config.channels, lmax = model.config.lmax
         let hidden = Irreps(uniform: c, lmax: lmax)
         let n = model.tape.nodeCount

@@ -90,6 +90,7 @@ struct NetworkEmbeddings {
         propensity = file.hasPropensity ? [] : nil
         let start = Date()
         var lastReport = start
+        bundle.model.computesEveryFeature = true  // the last layer's l ≥ 1 norms are features too
         for k in 0..<file.snapshotCount {
             let p = preparer.standardize(try preparer.prepare(file, snapshot: k), bundle.normalization)
             _ = bundle.model.forward(parameters: bundle.parameters, input: p.input)

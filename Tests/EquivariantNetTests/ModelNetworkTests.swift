@@ -58,7 +58,14 @@ final class ModelNetworkTests: XCTestCase {
         let input = ModelInput.allPairs(positions: positions, box: (box[0], box[1], box[2]), cutoff: config.cutoff, species: species)
         XCTAssertEqual(input.edgeCount, json.int("edge_count"))
         let model = PropensityModel(config: config, avgNeighbors: json.double("avg_neighbors"))
+        // The training path: the last layer computes its scalars only.
         let predictions = model.forward(parameters: parameters, input: input)
+        XCTAssertFalse(model.tape.hasEveryFeature)
+        model.computesEveryFeature = true
+        let predictionsOfEveryFeature = model.forward(parameters: parameters, input: input)
+        let switchError = maxAbsDiff(toDouble(predictions), toDouble(predictionsOfEveryFeature)) / maxAbs(toDouble(predictions))
+        print("scalar-output last layer vs every feature: max |Δ| / max |prediction| = \(switchError)")
+        XCTAssertLessThanOrEqual(switchError, 1e-6)
 
         // Features after the embedding and each layer, first 3 particles (e3nn layout there).
         let heads = json["features_head"] as! [[[Double]]]
@@ -114,6 +121,26 @@ final class ModelNetworkTests: XCTestCase {
             let d = maxAbsDiff(Array(ours[block.range]), Array(theirs[block.range]))
             XCTAssertLessThanOrEqual(d, 1e-3 * max(maxAbs(Array(theirs[block.range])), 1e-6), block.name)
         }
+        // The pass above ran the last layer's l = 0 paths only; with every feature computed, the
+        // gradient is the same (the l ≥ 1 part feeds nothing the loss reads: e3nn's autograd
+        // gives its weights exact zeros, and so do we, both ways).
+        let lastLayer = model.layout.layers[config.layers - 1]
+        let deadRadialColumns = lastLayer.paths.enumerated().filter { $0.element.l3 > 0 }.flatMap { p in
+            (0..<config.channels).map { p.offset * config.channels + $0 }
+        }
+        let lastRadial = model.layout.block(named: "layer\(config.layers - 1).radial.w\(lastLayer.radialSizes.count - 1)")!
+        let deadIndices = (0..<lastRadial.rows).flatMap { r in deadRadialColumns.map { lastRadial.offset + r * lastRadial.cols + $0 } }
+        XCTAssertEqual(deadIndices.count, 16 * 30 * config.channels)
+        XCTAssertEqual(deadIndices.map { reference[$0] }.filter { $0 != 0 }.count, 0, "e3nn: dead radial weights")
+        XCTAssertEqual(deadIndices.map { gradient[$0] }.filter { $0 != 0 }.count, 0, "ours: dead radial weights")
+        model.computesEveryFeature = true
+        _ = model.forward(parameters: parameters, input: input)
+        var fullGradient = [Float](repeating: 0, count: parameters.count)
+        model.backward(parameters: parameters, input: input, gradPredictions: gPred, gradient: &fullGradient)
+        let switchError = maxAbsDiff(toDouble(fullGradient), ours) / maxAbs(ours)
+        print("gradient, scalar-output last layer vs every feature: max |Δ| / max |g| = \(switchError)")
+        XCTAssertLessThanOrEqual(switchError, 1e-6)
+        XCTAssertEqual(deadIndices.map { fullGradient[$0] }.filter { $0 != 0 }.count, 0, "ours, every feature: dead radial weights")
     }
 
     // MARK: gradient

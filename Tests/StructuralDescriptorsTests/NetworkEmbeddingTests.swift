@@ -34,6 +34,7 @@ final class NetworkEmbeddingTests: XCTestCase {
         let graph = try NeighborGraph(positions: positions, box: [box, box, box], cutoff: model.config.cutoff)
         let input = ModelInput(species: species, receiverOffsets: graph.receiverOffsets, senders: graph.senders,
                                vectors: graph.edgeVectors)
+        model.computesEveryFeature = true
         _ = model.forward(parameters: parameters, input: input)
         return LayerInvariants.ofLastForward(model)
     }

@@ -15,6 +15,9 @@ import Foundation
 /// derivatives per layer, on the tape). So one w buffer and one ∂L/∂w buffer exist whatever the
 /// depth. Every buffer is kept between calls and reallocated only when N or E changes.
 ///
+/// The last layer computes only what the decoder reads (`ScalarOutputLayer`) unless
+/// `computesEveryFeature` is set: the predictions and the gradient are the same either way.
+///
 /// Threads: `threads` threads (default `ParallelFor.threadCount`) run the tensor products and
 /// every row-wise pass (linears, radial MLPs, gates, decoder, harmonics, sums) in fixed row blocks
 /// (`RowBlocks`), so predictions and gradients are bitwise the same for any thread count.
@@ -37,6 +40,7 @@ public final class PropensityModel {
     let harmonics: SphericalHarmonics
     let embedding: EquivariantLinear
     let layers: [Layer]
+    let scalarOutput: ScalarOutputLayer?
     let gate: Gate
     let decoder: FullyConnectedNet
 
@@ -49,10 +53,30 @@ public final class PropensityModel {
         let selfOffset: Int, radialOffset: Int, postOffset: Int
     }
 
+    /// The last layer restricted to what the decoder reads. The decoder reads the last layer's
+    /// C scalars alone; they are act(z_0) with z_0 = PostLinear(m)_0 + SelfLinear(h)_0, and the
+    /// linears act per l, so they depend on the messages' l = 0 part only: on the paths l ⊗ l → 0
+    /// (4 of 34 paths, 16 of 611 couplings, 32 of 272 radial outputs with the defaults). The
+    /// rest of the last layer's messages feeds only its l ≥ 1 features, which nothing reads
+    /// during training: it is not computed, and its weights get the zero gradient they get
+    /// from the full pass.
+    struct ScalarOutputLayer {
+        /// The tensor product with output l = 0 only (the same path normalisation: α = 1/4 for
+        /// both, four paths land on l = 0).
+        let tensorProduct: TensorProductUVU
+        /// The radial MLP with only those paths' output columns.
+        let radial: FullyConnectedNet
+        /// For each output column of `radial`, its column in the full radial MLP's last weight.
+        let columns: [Int]
+    }
+
     /// The activations of the last forward pass (everything backward needs).
     public struct Tape {
         public var nodeCount = 0
         public var edgeCount = 0
+        /// Whether the last layer's l ≥ 1 features were computed (`computesEveryFeature`);
+        /// otherwise `features[K]` holds the scalars only (its l ≥ 1 numbers are not the network's).
+        public var hasEveryFeature = true
         /// Embedding input `[N][species + extra]`: one-hot species, then the extra scalars.
         public var embeddingInput: [Float] = []
         /// Features entering layer k (`features[0]` = embedding output `[N][C]`), and after the
@@ -74,6 +98,11 @@ public final class PropensityModel {
     }
 
     public private(set) var tape = Tape()
+
+    /// Compute the last layer's l ≥ 1 features too (`embed` and `probe` read them). Off for
+    /// training and prediction: the decoder reads the last layer's scalars only
+    /// (`ScalarOutputLayer`), and the predictions and gradient do not depend on this switch.
+    public var computesEveryFeature = false
 
     /// Threads of every pass; nil: `ParallelFor.threadCount` at the time of the call. Results do
     /// not depend on it.
@@ -98,6 +127,12 @@ public final class PropensityModel {
     var gradGateInput: [Float] = []
     var gradMessages: [Float] = []
     var gradPrevious: [Float] = []
+    /// The scalar-output last layer's radial weights (gathered from the parameters), their
+    /// gradient, its messages `[N][C]` and their gradient.
+    var scalarRadialWeights: [Float] = []
+    var scalarRadialGradient: [Float] = []
+    var scalarMessages: [Float] = []
+    var gradScalarMessages: [Float] = []
 
     public init(config: ModelConfig, avgNeighbors: Double) {
         self.config = config
@@ -130,6 +165,19 @@ public final class PropensityModel {
                 postOffset: lay.postLinear[0].offset))
         }
         self.layers = layers
+        if let last = layout.layers.last {
+            let tp = TensorProductUVU(channels: c, inputLmax: last.inputOrders.max()!, shLmax: lmax, outputLmax: 0)
+            let columns = tp.paths.flatMap { path -> [Int] in
+                let p = last.paths.firstIndex { $0 == (path.l1, path.l2, path.l3) }!
+                return Array((p * c)..<((p + 1) * c))
+            }
+            scalarOutput = ScalarOutputLayer(
+                tensorProduct: tp,
+                radial: FullyConnectedNet(sizes: Array(last.radialSizes.dropLast()) + [columns.count], activation: .silu),
+                columns: columns)
+        } else {
+            scalarOutput = nil
+        }
         decoder = FullyConnectedNet(sizes: layout.decoderSizes, activation: .silu)
     }
 
@@ -207,18 +255,31 @@ public final class PropensityModel {
         edgeWeightsLayer = nil
         fit(&selfOutput, n * zdim)
         let scale = Float(1 / avgNeighbors.squareRoot())
+        t.hasEveryFeature = computesEveryFeature
         for (k, layer) in layers.enumerated() {
             layer.selfLinear.forward(weights: parameters + layer.selfOffset, input: t.features[k], output: &selfOutput,
                                      blocks: nodes)
-            layer.radial.forward(weights: parameters + layer.radialOffset, input: t.radialBasis, output: &edgeWeights,
-                                 tape: &t.radialTapes[k], blocks: edges)
             fit(&t.messages[k], n * dim)
-            input.receiverOffsets.withUnsafeBufferPointer { offsets in
-                input.senders.withUnsafeBufferPointer { senders in
-                    layer.tensorProduct.forward(features: t.features[k], sphericalHarmonics: t.harmonics, edgeWeights: edgeWeights,
-                                                receiverOffsets: offsets.baseAddress!, senders: senders.baseAddress!,
-                                                nodeCount: n, scale: scale, output: &t.messages[k], threads: threads)
+            if let last = scalarOutputLayer(k, t) {
+                // Only the l = 0 messages; the l ≥ 1 ones stay zero.
+                gatherScalarRadialWeights(last, parameters + layer.radialOffset)
+                last.radial.forward(weights: scalarRadialWeights, input: t.radialBasis, output: &edgeWeights,
+                                    tape: &t.radialTapes[k], blocks: edges)
+                fit(&scalarMessages, n * c)
+                messages(last.tensorProduct, features: t.features[k], harmonics: t.harmonics, edgeWeights: edgeWeights, input: input, scale: scale,
+                         output: &scalarMessages, threads: threads)
+                t.messages[k].withUnsafeMutableBufferPointer { m in
+                    for i in 0..<n {
+                        let row = m.baseAddress! + i * dim
+                        row.update(from: scalarMessages.withUnsafeBufferPointer { $0.baseAddress! + i * c }, count: c)
+                        (row + c).update(repeating: 0, count: dim - c)
+                    }
                 }
+            } else {
+                layer.radial.forward(weights: parameters + layer.radialOffset, input: t.radialBasis, output: &edgeWeights,
+                                     tape: &t.radialTapes[k], blocks: edges)
+                messages(layer.tensorProduct, features: t.features[k], harmonics: t.harmonics, edgeWeights: edgeWeights, input: input, scale: scale,
+                         output: &t.messages[k], threads: threads)
             }
             // z = PostLinear(m) + s
             fit(&t.gateInputs[k], n * zdim)
@@ -323,19 +384,46 @@ public final class PropensityModel {
                                       gradInput: &gradPrevious, gradWeights: gradient + layer.selfOffset, blocks: nodes)
             // Messages: w_e again from the radial MLP's tape; ∂L/∂h_j accumulates on top of the
             // self-interaction's, ∂L/∂w_e is written per edge.
-            if edgeWeightsLayer != k {
-                layer.radial.recomputeOutput(weights: parameters + layer.radialOffset, input: t.radialBasis,
-                                             tape: t.radialTapes[k], output: &edgeWeights, blocks: edges)
-                edgeWeightsLayer = k
+            if let last = scalarOutputLayer(k, t) {
+                // ∂L/∂m has no l ≥ 1 part here (nothing read those features): the l = 0 paths alone.
+                gatherScalarRadialWeights(last, parameters + layer.radialOffset)
+                if edgeWeightsLayer != k {
+                    last.radial.recomputeOutput(weights: scalarRadialWeights, input: t.radialBasis,
+                                                tape: t.radialTapes[k], output: &edgeWeights, blocks: edges)
+                    edgeWeightsLayer = k
+                }
+                fit(&gradScalarMessages, n * c)
+                gradMessages.withUnsafeBufferPointer { g in
+                    gradScalarMessages.withUnsafeMutableBufferPointer { gs in
+                        for i in 0..<n { (gs.baseAddress! + i * c).update(from: g.baseAddress! + i * dim, count: c) }
+                    }
+                }
+                last.tensorProduct.backward(features: t.features[k], sphericalHarmonics: t.harmonics,
+                                            edgeWeights: edgeWeights, senderIndex: senderIndex, scale: scale,
+                                            gradOutput: gradScalarMessages, gradFeatures: &gradPrevious,
+                                            gradSphericalHarmonics: nil, gradEdgeWeights: &gradEdgeWeights,
+                                            threads: threads)
+                fit(&scalarRadialGradient, last.radial.parameterCount)
+                scalarRadialGradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+                last.radial.backward(weights: scalarRadialWeights, input: t.radialBasis, tape: t.radialTapes[k],
+                                     gradOutput: gradEdgeWeights, gradInput: nil, gradWeights: &scalarRadialGradient,
+                                     blocks: edges)
+                scatterScalarRadialGradient(last, into: gradient + layer.radialOffset)
+            } else {
+                if edgeWeightsLayer != k {
+                    layer.radial.recomputeOutput(weights: parameters + layer.radialOffset, input: t.radialBasis,
+                                                 tape: t.radialTapes[k], output: &edgeWeights, blocks: edges)
+                    edgeWeightsLayer = k
+                }
+                layer.tensorProduct.backward(features: t.features[k], sphericalHarmonics: t.harmonics,
+                                             edgeWeights: edgeWeights, senderIndex: senderIndex, scale: scale,
+                                             gradOutput: gradMessages, gradFeatures: &gradPrevious,
+                                             gradSphericalHarmonics: nil, gradEdgeWeights: &gradEdgeWeights,
+                                             threads: threads)
+                layer.radial.backward(weights: parameters + layer.radialOffset, input: t.radialBasis, tape: t.radialTapes[k],
+                                      gradOutput: gradEdgeWeights, gradInput: nil, gradWeights: gradient + layer.radialOffset,
+                                      blocks: edges)
             }
-            layer.tensorProduct.backward(features: t.features[k], sphericalHarmonics: t.harmonics,
-                                         edgeWeights: edgeWeights, senderIndex: senderIndex, scale: scale,
-                                         gradOutput: gradMessages, gradFeatures: &gradPrevious,
-                                         gradSphericalHarmonics: nil, gradEdgeWeights: &gradEdgeWeights,
-                                         threads: threads)
-            layer.radial.backward(weights: parameters + layer.radialOffset, input: t.radialBasis, tape: t.radialTapes[k],
-                                  gradOutput: gradEdgeWeights, gradInput: nil, gradWeights: gradient + layer.radialOffset,
-                                  blocks: edges)
             if config.residual && k > 0 {
                 add(gradFeatures, into: &gradPrevious, width: dim, blocks: nodes)
             }
@@ -348,6 +436,52 @@ public final class PropensityModel {
     }
 
     // MARK: helpers
+
+    /// The scalar-output form of layer k, if layer k is the last and the tape's forward did not
+    /// compute every feature.
+    func scalarOutputLayer(_ k: Int, _ t: Tape) -> ScalarOutputLayer? {
+        k == layers.count - 1 && !t.hasEveryFeature ? scalarOutput : nil
+    }
+
+    /// m_i = scale · Σ_j TP(h_j, Y_e, w_e) over the input's receiver-grouped edges.
+    func messages(_ tp: TensorProductUVU, features: [Float], harmonics: [Float], edgeWeights: [Float], input: ModelInput,
+                  scale: Float, output: inout [Float], threads: Int) {
+        input.receiverOffsets.withUnsafeBufferPointer { offsets in
+            input.senders.withUnsafeBufferPointer { senders in
+                tp.forward(features: features, sphericalHarmonics: harmonics, edgeWeights: edgeWeights,
+                           receiverOffsets: offsets.baseAddress!, senders: senders.baseAddress!,
+                           nodeCount: input.nodeCount, scale: scale, output: &output, threads: threads)
+            }
+        }
+    }
+
+    /// `scalarRadialWeights` ← the last radial MLP's weights at `weights` with only the scalar
+    /// paths' output columns (the hidden layers' weights as they are).
+    func gatherScalarRadialWeights(_ last: ScalarOutputLayer, _ weights: UnsafePointer<Float>) {
+        let net = last.radial, k = net.layerCount - 1
+        let (rows, fullCols) = (net.sizes[k], layers[layers.count - 1].radial.outputSize)
+        fit(&scalarRadialWeights, net.parameterCount)
+        scalarRadialWeights.withUnsafeMutableBufferPointer { wb in
+            let w = wb.baseAddress!
+            w.update(from: weights, count: net.weightOffsets[k])
+            for r in 0..<rows {
+                for (j, column) in last.columns.enumerated() { w[net.weightOffsets[k] + r * net.outputSize + j] = weights[net.weightOffsets[k] + r * fullCols + column] }
+            }
+        }
+    }
+
+    /// Adds `scalarRadialGradient` (layout of `ScalarOutputLayer.radial`) into the full radial
+    /// MLP's gradient at `gradient`.
+    func scatterScalarRadialGradient(_ last: ScalarOutputLayer, into gradient: UnsafeMutablePointer<Float>) {
+        let net = last.radial, k = net.layerCount - 1
+        let (rows, fullCols) = (net.sizes[k], layers[layers.count - 1].radial.outputSize)
+        for q in 0..<net.weightOffsets[k] { gradient[q] += scalarRadialGradient[q] }
+        for r in 0..<rows {
+            for (j, column) in last.columns.enumerated() {
+                gradient[net.weightOffsets[k] + r * fullCols + column] += scalarRadialGradient[net.weightOffsets[k] + r * net.outputSize + j]
+            }
+        }
+    }
 
     /// One past the last flat index of layer k's parameters (the next layer's first, or the
     /// decoder's).
