@@ -9,9 +9,11 @@ public struct ModelInput: Sendable {
     public var species: [Int32]
     /// `[N][E]`, already standardised (`Normalization.standardize(scalars:count:)`).
     public var scalars: [Float]
-    public var receiverOffsets: [Int]
-    public var senders: [Int]
-    public var vectors: [Float]
+    public let receiverOffsets: [Int]
+    public let senders: [Int]
+    public let vectors: [Float]
+    /// The two directions of each neighbour pair (the radial MLP runs once per pair).
+    public let pairs: EdgePairs
 
     public var nodeCount: Int { species.count }
     public var edgeCount: Int { senders.count }
@@ -24,6 +26,7 @@ public struct ModelInput: Sendable {
         self.receiverOffsets = receiverOffsets
         self.senders = senders
         self.vectors = vectors
+        pairs = EdgePairs(receiverOffsets: receiverOffsets, senders: senders, vectors: vectors)
     }
 
     /// Builds the graph by brute force over all pairs (O(N²)): every j ≠ i with minimum-image

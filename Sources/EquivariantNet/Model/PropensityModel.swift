@@ -82,12 +82,13 @@ public final class PropensityModel {
         /// Features entering layer k (`features[0]` = embedding output `[N][C]`), and after the
         /// last layer (`features[K]`), `[N][dim]`.
         public var features: [[Float]] = []
-        /// Edge lengths `[E]`, radial basis `[E][basis]`, spherical harmonics `[E][(lmax+1)²]`.
+        /// Per row of w (`ModelInput.pairs`: one per neighbour pair) the length and radial basis,
+        /// `[R]` and `[R][basis]`; per edge the spherical harmonics `[E][(lmax+1)²]`.
         public var lengths: [Float] = []
         public var radialBasis: [Float] = []
         public var harmonics: [Float] = []
-        /// Per layer: radial MLP tape (hidden activations; its output w_e is recomputed in
-        /// backward), messages `[N][dim]`, gate input z `[N][zdim]`.
+        /// Per layer: radial MLP tape (hidden activations of the R rows; its output w is
+        /// recomputed in backward), messages `[N][dim]`, gate input z `[N][zdim]`.
         public var radialTapes: [FullyConnectedNet.Tape] = []
         public var messages: [[Float]] = []
         public var gateInputs: [[Float]] = []
@@ -113,7 +114,8 @@ public final class PropensityModel {
     var edgeBlockSize = RowBlocks.edgeBlockSize
 
     // Work buffers, kept between calls (no allocation, page faults or zeroing per snapshot).
-    /// w_e of the current layer `[E][paths·C]` (sized for the widest layer), and ∂L/∂w_e.
+    /// w of the current layer `[R][paths·C]`, one row per neighbour pair (sized for the widest
+    /// layer); ∂L/∂w_e `[R][2][paths·C]`, one slot per edge (`EdgePairs`).
     var edgeWeights: [Float] = []
     /// The layer whose w_e `edgeWeights` holds (the last one after a forward pass; backward then
     /// need not recompute it), or nil.
@@ -184,10 +186,13 @@ public final class PropensityModel {
     var times: Int { config.times.count }
     var widestEdgeWeights: Int { layers.map { $0.tensorProduct.weightsPerEdge }.max() ?? 0 }
 
-    func blocks(nodes n: Int, edges e: Int) -> (nodes: RowBlocks, edges: RowBlocks, threads: Int) {
+    /// The row blocks of the per-node passes, the per-edge passes and the radial MLPs (one row
+    /// per neighbour pair), and the thread count.
+    func blocks(_ input: ModelInput) -> (nodes: RowBlocks, edges: RowBlocks, pairs: RowBlocks, threads: Int) {
         let threads = max(1, self.threads ?? ParallelFor.threadCount)
-        return (RowBlocks(rows: n, size: nodeBlockSize, threads: threads),
-                RowBlocks(rows: e, size: edgeBlockSize, threads: threads), threads)
+        return (RowBlocks(rows: input.nodeCount, size: nodeBlockSize, threads: threads),
+                RowBlocks(rows: input.edgeCount, size: edgeBlockSize, threads: threads),
+                RowBlocks(rows: input.pairs.rowCount, size: edgeBlockSize, threads: threads), threads)
     }
 
     // MARK: forward
@@ -198,7 +203,8 @@ public final class PropensityModel {
         let c = config.channels, dim = hidden.dimension, zdim = gate.input.dimension
         let nIn = config.embeddingInputs, extra = config.extraScalars.count, basis = config.radialBasis
         precondition(input.scalars.count == n * extra, "PropensityModel: expected \(extra) extra scalars per particle")
-        let (nodes, edges, threads) = blocks(nodes: n, edges: e)
+        let (nodes, edges, pairs, threads) = blocks(input)
+        let rows = pairs.rows
         // Work on the previous pass's buffers (uniquely referenced once `tape` lets go of them).
         var t = tape
         tape = Tape()
@@ -228,30 +234,36 @@ public final class PropensityModel {
         embedding.forward(weights: parameters + layout.embedding.offset, input: t.embeddingInput, output: &t.features[0],
                           blocks: nodes)
 
-        // Edge geometry, shared by every layer.
-        fit(&t.lengths, e)
-        fit(&t.radialBasis, e * basis)
+        // Edge geometry, shared by every layer: harmonics per edge, lengths and radial basis per
+        // pair (from the pair's first edge; the reverse edge has the same length bitwise).
+        fit(&t.lengths, rows)
+        fit(&t.radialBasis, rows * basis)
         fit(&t.harmonics, e * harmonics.dimension)
         if e > 0 { input.vectors.withUnsafeBufferPointer { vb in
             t.lengths.withUnsafeMutableBufferPointer { lb in
                 t.radialBasis.withUnsafeMutableBufferPointer { bb in
                     t.harmonics.withUnsafeMutableBufferPointer { yb in
-                        let (v, len, rb, y) = (vb.baseAddress!, lb.baseAddress!, bb.baseAddress!, yb.baseAddress!)
-                        let (bessel, sh, dY) = (bessel, harmonics, harmonics.dimension)
-                        edges.forEach { _, r in
-                            for q in r {
-                                let (x, y, z) = (v[3 * q], v[3 * q + 1], v[3 * q + 2])
-                                len[q] = (x * x + y * y + z * z).squareRoot()
+                        input.pairs.edgesOfRow.withUnsafeBufferPointer { pb in
+                            let (v, len, rb, y, edgesOfRow) = (vb.baseAddress!, lb.baseAddress!, bb.baseAddress!, yb.baseAddress!, pb.baseAddress!)
+                            let (bessel, sh, dY) = (bessel, harmonics, harmonics.dimension)
+                            edges.forEach { _, r in
+                                sh.forward(vectors: v + 3 * r.lowerBound, count: r.count, output: y + r.lowerBound * dY)
                             }
-                            bessel.forward(distances: len + r.lowerBound, edgeCount: r.count, output: rb + r.lowerBound * basis)
-                            sh.forward(vectors: v + 3 * r.lowerBound, count: r.count, output: y + r.lowerBound * dY)
+                            pairs.forEach { _, r in
+                                for row in r {
+                                    let q = Int(edgesOfRow[2 * row])
+                                    let (x, y, z) = (v[3 * q], v[3 * q + 1], v[3 * q + 2])
+                                    len[row] = (x * x + y * y + z * z).squareRoot()
+                                }
+                                bessel.forward(distances: len + r.lowerBound, edgeCount: r.count, output: rb + r.lowerBound * basis)
+                            }
                         }
                     }
                 }
             }
         } }
 
-        fit(&edgeWeights, e * widestEdgeWeights)
+        fit(&edgeWeights, rows * widestEdgeWeights)
         edgeWeightsLayer = nil
         fit(&selfOutput, n * zdim)
         let scale = Float(1 / avgNeighbors.squareRoot())
@@ -264,7 +276,7 @@ public final class PropensityModel {
                 // Only the l = 0 messages; the l ≥ 1 ones stay zero.
                 gatherScalarRadialWeights(last, parameters + layer.radialOffset)
                 last.radial.forward(weights: scalarRadialWeights, input: t.radialBasis, output: &edgeWeights,
-                                    tape: &t.radialTapes[k], blocks: edges)
+                                    tape: &t.radialTapes[k], blocks: pairs)
                 fit(&scalarMessages, n * c)
                 messages(last.tensorProduct, features: t.features[k], harmonics: t.harmonics, edgeWeights: edgeWeights, input: input, scale: scale,
                          output: &scalarMessages, threads: threads)
@@ -277,7 +289,7 @@ public final class PropensityModel {
                 }
             } else {
                 layer.radial.forward(weights: parameters + layer.radialOffset, input: t.radialBasis, output: &edgeWeights,
-                                     tape: &t.radialTapes[k], blocks: edges)
+                                     tape: &t.radialTapes[k], blocks: pairs)
                 messages(layer.tensorProduct, features: t.features[k], harmonics: t.harmonics, edgeWeights: edgeWeights, input: input, scale: scale,
                          output: &t.messages[k], threads: threads)
             }
@@ -330,7 +342,8 @@ public final class PropensityModel {
         let n = t.nodeCount, e = t.edgeCount
         precondition(n == input.nodeCount && e == input.edgeCount, "PropensityModel.backward: input differs from the last forward")
         let c = config.channels, dim = hidden.dimension, zdim = gate.input.dimension
-        let (nodes, edges, threads) = blocks(nodes: n, edges: e)
+        let (nodes, _, pairs, threads) = blocks(input)
+        let rows = pairs.rows
 
         // Decoder: scatter each particle's T gradients to its species' columns.
         let outWidth = decoder.outputSize
@@ -364,8 +377,8 @@ public final class PropensityModel {
             }
         }
 
-        precondition(edgeWeights.count == e * widestEdgeWeights, "PropensityModel.backward: no forward pass of this input")
-        fit(&gradEdgeWeights, e * widestEdgeWeights)
+        precondition(edgeWeights.count == rows * widestEdgeWeights, "PropensityModel.backward: no forward pass of this input")
+        fit(&gradEdgeWeights, 2 * rows * widestEdgeWeights)
         let scale = Float(1 / avgNeighbors.squareRoot())
         // The tensor products' backward walks the edges grouped by sender: one index for all layers.
         let senderIndex = input.receiverOffsets.withUnsafeBufferPointer { offsets in
@@ -389,7 +402,7 @@ public final class PropensityModel {
                 gatherScalarRadialWeights(last, parameters + layer.radialOffset)
                 if edgeWeightsLayer != k {
                     last.radial.recomputeOutput(weights: scalarRadialWeights, input: t.radialBasis,
-                                                tape: t.radialTapes[k], output: &edgeWeights, blocks: edges)
+                                                tape: t.radialTapes[k], output: &edgeWeights, blocks: pairs)
                     edgeWeightsLayer = k
                 }
                 fit(&gradScalarMessages, n * c)
@@ -398,31 +411,25 @@ public final class PropensityModel {
                         for i in 0..<n { (gs.baseAddress! + i * c).update(from: g.baseAddress! + i * dim, count: c) }
                     }
                 }
-                last.tensorProduct.backward(features: t.features[k], sphericalHarmonics: t.harmonics,
-                                            edgeWeights: edgeWeights, senderIndex: senderIndex, scale: scale,
-                                            gradOutput: gradScalarMessages, gradFeatures: &gradPrevious,
-                                            gradSphericalHarmonics: nil, gradEdgeWeights: &gradEdgeWeights,
-                                            threads: threads)
+                messagesBackward(last.tensorProduct, features: t.features[k], gradOutput: gradScalarMessages,
+                                 input: input, senderIndex: senderIndex, scale: scale, threads: threads)
                 fit(&scalarRadialGradient, last.radial.parameterCount)
                 scalarRadialGradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
                 last.radial.backward(weights: scalarRadialWeights, input: t.radialBasis, tape: t.radialTapes[k],
-                                     gradOutput: gradEdgeWeights, gradInput: nil, gradWeights: &scalarRadialGradient,
-                                     blocks: edges)
+                                     gradOutput: gradEdgeWeights, gradOutputStride: 2 * last.radial.outputSize, gradInput: nil,
+                                     gradWeights: &scalarRadialGradient, blocks: pairs)
                 scatterScalarRadialGradient(last, into: gradient + layer.radialOffset)
             } else {
                 if edgeWeightsLayer != k {
                     layer.radial.recomputeOutput(weights: parameters + layer.radialOffset, input: t.radialBasis,
-                                                 tape: t.radialTapes[k], output: &edgeWeights, blocks: edges)
+                                                 tape: t.radialTapes[k], output: &edgeWeights, blocks: pairs)
                     edgeWeightsLayer = k
                 }
-                layer.tensorProduct.backward(features: t.features[k], sphericalHarmonics: t.harmonics,
-                                             edgeWeights: edgeWeights, senderIndex: senderIndex, scale: scale,
-                                             gradOutput: gradMessages, gradFeatures: &gradPrevious,
-                                             gradSphericalHarmonics: nil, gradEdgeWeights: &gradEdgeWeights,
-                                             threads: threads)
+                messagesBackward(layer.tensorProduct, features: t.features[k], gradOutput: gradMessages,
+                                 input: input, senderIndex: senderIndex, scale: scale, threads: threads)
                 layer.radial.backward(weights: parameters + layer.radialOffset, input: t.radialBasis, tape: t.radialTapes[k],
-                                      gradOutput: gradEdgeWeights, gradInput: nil, gradWeights: gradient + layer.radialOffset,
-                                      blocks: edges)
+                                      gradOutput: gradEdgeWeights, gradOutputStride: 2 * layer.radial.outputSize, gradInput: nil,
+                                      gradWeights: gradient + layer.radialOffset, blocks: pairs)
             }
             if config.residual && k > 0 {
                 add(gradFeatures, into: &gradPrevious, width: dim, blocks: nodes)
@@ -443,15 +450,40 @@ public final class PropensityModel {
         k == layers.count - 1 && !t.hasEveryFeature ? scalarOutput : nil
     }
 
-    /// m_i = scale · Σ_j TP(h_j, Y_e, w_e) over the input's receiver-grouped edges.
+    /// m_i = scale · Σ_j TP(h_j, Y_e, w_e) over the input's receiver-grouped edges, w one row
+    /// per neighbour pair.
     func messages(_ tp: TensorProductUVU, features: [Float], harmonics: [Float], edgeWeights: [Float], input: ModelInput,
                   scale: Float, output: inout [Float], threads: Int) {
         input.receiverOffsets.withUnsafeBufferPointer { offsets in
             input.senders.withUnsafeBufferPointer { senders in
-                tp.forward(features: features, sphericalHarmonics: harmonics, edgeWeights: edgeWeights,
-                           receiverOffsets: offsets.baseAddress!, senders: senders.baseAddress!,
-                           nodeCount: input.nodeCount, scale: scale, output: &output, threads: threads)
+                input.pairs.rowOfEdge.withUnsafeBufferPointer { rowOfEdge in
+                    tp.forward(features: features, sphericalHarmonics: harmonics, edgeWeights: edgeWeights,
+                               weightRows: rowOfEdge.baseAddress, receiverOffsets: offsets.baseAddress!,
+                               senders: senders.baseAddress!, nodeCount: input.nodeCount, scale: scale, output: &output,
+                               threads: threads)
+                }
             }
+        }
+    }
+
+    /// Backward of `messages` with w in `edgeWeights`: ∂L/∂h accumulates into `gradPrevious`,
+    /// and `gradEdgeWeights` ends with ∂L/∂w of every pair in its first slot (`[R][2][paths·C]`,
+    /// the two edges' parts summed), the rows the radial MLP's backward reads.
+    func messagesBackward(_ tp: TensorProductUVU, features: [Float], gradOutput: [Float], input: ModelInput,
+                          senderIndex: SenderIndex, scale: Float, threads: Int) {
+        let t = tape
+        input.pairs.rowOfEdge.withUnsafeBufferPointer { rowOfEdge in
+            input.pairs.slotOfEdge.withUnsafeBufferPointer { slotOfEdge in
+                tp.backward(features: features, sphericalHarmonics: t.harmonics, edgeWeights: edgeWeights,
+                            weightRows: rowOfEdge.baseAddress, senderIndex: senderIndex, scale: scale,
+                            gradOutput: gradOutput, gradFeatures: &gradPrevious, gradSphericalHarmonics: nil,
+                            gradEdgeWeights: &gradEdgeWeights, gradWeightRows: slotOfEdge.baseAddress, threads: threads)
+            }
+        }
+        let (_, _, pairs, _) = blocks(input)
+        if pairs.rows == 0 { return }
+        gradEdgeWeights.withUnsafeMutableBufferPointer { g in
+            input.pairs.sumSlots(g.baseAddress!, width: tp.weightsPerEdge, blocks: pairs)
         }
     }
 

@@ -123,13 +123,27 @@ final class ContractionPlan: @unchecked Sendable {
 extension TensorProductUVU {
     /// Messages m `[nodeCount][output.dimension]` (overwritten), computed by the fast kernel
     /// (see "Kernels" above) on `threads` threads, parallel over receivers.
+    ///
+    /// `weightRows`: edge e reads row `weightRows[e]` of w (`EdgePairs.rowOfEdge`: both edges of
+    /// a pair share one row); nil: row e.
     public func forward(
         features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
-        edgeWeights w: UnsafePointer<Float>, receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
+        edgeWeights w: UnsafePointer<Float>, weightRows: UnsafePointer<Int32>? = nil,
+        receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
         nodeCount: Int, scale: Float, output out: UnsafeMutablePointer<Float>,
         threads: Int = ParallelFor.threadCount
     ) {
         guard channels % 8 == 0 else {
+            if let weightRows {  // the reference loops read w by edge: expand the rows
+                let edgeCount = receiverOffsets[nodeCount], wE = weightsPerEdge
+                var perEdge = [Float](repeating: 0, count: edgeCount * wE)
+                for e in 0..<edgeCount {
+                    for u in 0..<wE { perEdge[e * wE + u] = w[Int(weightRows[e]) * wE + u] }
+                }
+                forwardReference(features: h, sphericalHarmonics: y, edgeWeights: perEdge, receiverOffsets: receiverOffsets,
+                                 senders: senders, nodeCount: nodeCount, scale: scale, output: out)
+                return
+            }
             forwardReference(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: receiverOffsets,
                              senders: senders, nodeCount: nodeCount, scale: scale, output: out)
             return
@@ -139,6 +153,7 @@ extension TensorProductUVU {
         let (rowCount, rows, pairFeature) = (plan.rowCount, plan.rows, plan.pairFeature)
         let batch = ContractionPlan.batch
         let edgeCount = receiverOffsets[nodeCount]
+        @inline(__always) func row(_ e: Int) -> Int { weightRows.map { Int($0[e]) } ?? e }
         ParallelFor.ranges(nodeCount, threads: threads, weights: receiverOffsets) { nodes in
             let a = UnsafeMutablePointer<Float>.allocate(capacity: batch * plan.pairCount)
             let yt = UnsafeMutablePointer<Float>.allocate(capacity: batch * dY)
@@ -156,16 +171,16 @@ extension TensorProductUVU {
                 let last = receiverOffsets[i + 1]
                 while first < last {
                     let count = min(batch, last - first)
-                    // The next batch's weight rows (the next 8.7 KB of w, streamed from memory: the
-                    // hardware prefetcher alone left the weight loads waiting, ~1/3 of the time).
-                    if first + count < edgeCount {
-                        equiglass_prefetch(w + (first + count) * wE, min(batch, edgeCount - first - count) * wE * 4, 0)
+                    // The next batch's weight rows (8.7 KB of w, from memory: the hardware
+                    // prefetcher alone left the weight loads waiting, ~1/3 of the time).
+                    for e in (first + count)..<min(first + count + batch, edgeCount) {
+                        equiglass_prefetch(w + row(e) * wE, wE * 4, 0)
                     }
                     plan.contract(harmonics: y + first * dY, harmonicCount: dY, count: count, transposed: yt, into: a)
                     let padded = (count + 3) & ~3
                     for q in 0..<padded {
                         hq[q] = q < count ? h + senders[first + q] * dIn : UnsafePointer(zeros)
-                        wq[q] = q < count ? w + (first + q) * wE : UnsafePointer(zeros)
+                        wq[q] = q < count ? w + row(first + q) * wE : UnsafePointer(zeros)
                     }
                     // Four edges at a time, row by row, each row's sum over its pairs held in a
                     // register: a fixed order of additions into m_i for every receiver, whatever the

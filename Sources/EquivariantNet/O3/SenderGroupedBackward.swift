@@ -138,14 +138,15 @@ extension TensorProductUVU {
     /// `SenderIndex` (O(N + E)); the overload taking one skips that.
     public func backward(
         features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
-        edgeWeights w: UnsafePointer<Float>, receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
+        edgeWeights w: UnsafePointer<Float>, weightRows: UnsafePointer<Int32>? = nil,
+        receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
         nodeCount: Int, scale: Float, gradOutput: UnsafePointer<Float>,
         gradFeatures: UnsafeMutablePointer<Float>,
         gradSphericalHarmonics: UnsafeMutablePointer<Float>?,
-        gradEdgeWeights: UnsafeMutablePointer<Float>?,
+        gradEdgeWeights: UnsafeMutablePointer<Float>?, gradWeightRows: UnsafePointer<Int32>? = nil,
         threads: Int = ParallelFor.threadCount
     ) {
-        guard channels % 8 == 0 else {
+        guard channels % 8 == 0 || weightRows != nil || gradWeightRows != nil else {
             backwardReference(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: receiverOffsets,
                               senders: senders, nodeCount: nodeCount, scale: scale, gradOutput: gradOutput,
                               gradFeatures: gradFeatures, gradSphericalHarmonics: gradSphericalHarmonics,
@@ -153,22 +154,26 @@ extension TensorProductUVU {
             return
         }
         let index = SenderIndex(receiverOffsets: receiverOffsets, senders: senders, nodeCount: nodeCount)
-        backward(features: h, sphericalHarmonics: y, edgeWeights: w, senderIndex: index, scale: scale,
+        backward(features: h, sphericalHarmonics: y, edgeWeights: w, weightRows: weightRows, senderIndex: index, scale: scale,
                  gradOutput: gradOutput, gradFeatures: gradFeatures, gradSphericalHarmonics: gradSphericalHarmonics,
-                 gradEdgeWeights: gradEdgeWeights, threads: threads)
+                 gradEdgeWeights: gradEdgeWeights, gradWeightRows: gradWeightRows, threads: threads)
     }
 
     /// The same backward on a graph given by its `SenderIndex` (built once per graph, e.g. once
     /// per snapshot for all layers): edge e is `senderIndex.edges[…]` with receiver
     /// `senderIndex.receivers[e]`; Y, w and their gradients are indexed by the same e as in the
     /// receiver-grouped layout the index was built from.
+    ///
+    /// `weightRows`: edge e reads row `weightRows[e]` of w; `gradWeightRows`: its ∂L/∂w goes to
+    /// row `gradWeightRows[e]` of `gradEdgeWeights` (`EdgePairs`: a row per pair, a slot per
+    /// edge); nil: row e.
     public func backward(
         features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
-        edgeWeights w: UnsafePointer<Float>, senderIndex index: SenderIndex,
+        edgeWeights w: UnsafePointer<Float>, weightRows: UnsafePointer<Int32>? = nil, senderIndex index: SenderIndex,
         scale: Float, gradOutput: UnsafePointer<Float>,
         gradFeatures: UnsafeMutablePointer<Float>,
         gradSphericalHarmonics: UnsafeMutablePointer<Float>?,
-        gradEdgeWeights: UnsafeMutablePointer<Float>?,
+        gradEdgeWeights: UnsafeMutablePointer<Float>?, gradWeightRows: UnsafePointer<Int32>? = nil,
         threads: Int = ParallelFor.threadCount
     ) {
         guard channels % 8 == 0 else {
@@ -178,10 +183,25 @@ extension TensorProductUVU {
             for i in index.receivers { receiverOffsets[i + 1] += 1 }
             for i in 0..<n { receiverOffsets[i + 1] += receiverOffsets[i] }
             for j in 0..<n { for k in index.offsets[j]..<index.offsets[j + 1] { senders[index.edges[k]] = j } }
-            backwardReference(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: receiverOffsets,
-                              senders: senders, nodeCount: n, scale: scale, gradOutput: gradOutput,
-                              gradFeatures: gradFeatures, gradSphericalHarmonics: gradSphericalHarmonics,
-                              gradEdgeWeights: gradEdgeWeights)
+            // … and w, ∂L/∂w by edge.
+            let wE = weightsPerEdge, e = index.edgeCount
+            var perEdge = [Float](repeating: 0, count: e * wE), gradPerEdge = [Float](repeating: 0, count: e * wE)
+            for q in 0..<e {
+                let row = weightRows.map { Int($0[q]) } ?? q
+                for u in 0..<wE { perEdge[q * wE + u] = w[row * wE + u] }
+            }
+            gradPerEdge.withUnsafeMutableBufferPointer { g in
+                backwardReference(features: h, sphericalHarmonics: y, edgeWeights: perEdge, receiverOffsets: receiverOffsets,
+                                  senders: senders, nodeCount: n, scale: scale, gradOutput: gradOutput,
+                                  gradFeatures: gradFeatures, gradSphericalHarmonics: gradSphericalHarmonics,
+                                  gradEdgeWeights: gradEdgeWeights == nil ? nil : g.baseAddress!)
+            }
+            if let gradEdgeWeights {
+                for q in 0..<e {
+                    let row = gradWeightRows.map { Int($0[q]) } ?? q
+                    for u in 0..<wE { gradEdgeWeights[row * wE + u] = gradPerEdge[q * wE + u] }
+                }
+            }
             return
         }
         let (c, dIn, dOut, dY, wE) = (channels, input.dimension, output.dimension, shDimension, weightsPerEdge)
@@ -201,7 +221,8 @@ extension TensorProductUVU {
                             let first = senderOffsets[j], last = senderOffsets[j + 1]
                             if first == last { continue }
                             Self.senderBackward(
-                                plan: plan, channels: c, h: h + j * dIn, y: y, w: w, gradOutput: gradOutput,
+                                plan: plan, channels: c, h: h + j * dIn, y: y, w: w, weightRows: weightRows,
+                                gradWeightRows: gradWeightRows, gradOutput: gradOutput,
                                 edges: bySender + first, count: last - first, receiverOf: receiverOf,
                                 dOut: dOut, dY: dY, wE: wE, scale: scale, scratch: scratch,
                                 gradFeatures: gradFeatures + j * dIn, gradY: gradSphericalHarmonics,
@@ -219,7 +240,8 @@ extension TensorProductUVU {
     @inline(__always)
     static func senderBackward(
         plan: SenderContractionPlan, channels c: Int, h: UnsafePointer<Float>, y: UnsafePointer<Float>,
-        w: UnsafePointer<Float>, gradOutput: UnsafePointer<Float>, edges: UnsafePointer<Int>, count: Int,
+        w: UnsafePointer<Float>, weightRows: UnsafePointer<Int32>?, gradWeightRows: UnsafePointer<Int32>?,
+        gradOutput: UnsafePointer<Float>, edges: UnsafePointer<Int>, count: Int,
         receiverOf: UnsafePointer<Int>, dOut: Int, dY: Int, wE: Int, scale: Float,
         scratch: SenderBackwardScratch,
         gradFeatures gh: UnsafeMutablePointer<Float>, gradY: UnsafeMutablePointer<Float>?,
@@ -230,15 +252,17 @@ extension TensorProductUVU {
         let pairCount = plan.pairCount, pathCount = plan.pathCount, termCount = plan.termCount
         let (extraTerms, extraCount) = (plan.extraTerms, plan.extraCount)
         let (b, gb, yb, gyAcc, zeros) = (scratch.b, scratch.gb, scratch.yb, scratch.gyAcc, UnsafePointer(scratch.zeros))
-        let (eq, geq, weq) = (scratch.edges, scratch.gradOutputs, scratch.weights)
+        let (eq, gwq, geq, weq) = (scratch.edges, scratch.gradWeightOffsets, scratch.gradOutputs, scratch.weights)
         // The rows w_e and ∂L/∂w_e of j's edges are scattered over E × pathCount·C arrays (tens
         // of MB): fetch each group's rows one group ahead (the first while B_j is formed).
+        @inline(__always) func weightRow(_ e: Int) -> Int { weightRows.map { Int($0[e]) } ?? e }
+        @inline(__always) func gradWeightRow(_ e: Int) -> Int { gradWeightRows.map { Int($0[e]) } ?? e }
         @inline(__always) func prefetchRows(from n: Int) {
             var q = n
             while q < min(n &+ 4, count) {
                 let e = edges[q]
-                equiglass_prefetch(w + e &* wE, wE &* 4, 0)
-                if let gradW { equiglass_prefetch(gradW + e &* wE, wE &* 4, 1) }
+                equiglass_prefetch(w + weightRow(e) &* wE, wE &* 4, 0)
+                if let gradW { equiglass_prefetch(gradW + gradWeightRow(e) &* wE, wE &* 4, 1) }
                 q &+= 1
             }
         }
@@ -279,8 +303,9 @@ extension TensorProductUVU {
                     if q < live {
                         let e = edges[n &+ q]
                         eq[q] = e
+                        gwq[q] = gradWeightRow(e) &* wE
                         geq[q] = gradOutput + receiverOf[e] &* dOut
-                        weq[q] = w + e &* wE
+                        weq[q] = w + weightRow(e) &* wE
                         let ye = y + e &* dY
                         for m in 0..<dY { yb[4 &* m &+ q] = Lanes(repeating: scale * ye[m]) }
                     } else {
@@ -330,10 +355,10 @@ extension TensorProductUVU {
                             gw2 = multiplyAdd(gw2, loadLanes(g2), t2); gw3 = multiplyAdd(gw3, loadLanes(g3), t3)
                         }
                         if let gradW {
-                            storeLanes(gw0, gradW + (eq[0] &* wE &+ wOffset))
-                            if live > 1 { storeLanes(gw1, gradW + (eq[1] &* wE &+ wOffset)) }
-                            if live > 2 { storeLanes(gw2, gradW + (eq[2] &* wE &+ wOffset)) }
-                            if live > 3 { storeLanes(gw3, gradW + (eq[3] &* wE &+ wOffset)) }
+                            storeLanes(gw0, gradW + (gwq[0] &+ wOffset))
+                            if live > 1 { storeLanes(gw1, gradW + (gwq[1] &+ wOffset)) }
+                            if live > 2 { storeLanes(gw2, gradW + (gwq[2] &+ wOffset)) }
+                            if live > 3 { storeLanes(gw3, gradW + (gwq[3] &+ wOffset)) }
                         }
                     }
                     u &+= Lanes.scalarCount
@@ -366,8 +391,9 @@ struct SenderBackwardScratch {
     /// scale · Y_e[m] of the four edges of a group, broadcast: `yb[4m + q]` for edge q; and
     /// their ∂L/∂Y sums per lane, same layout.
     let yb: UnsafeMutablePointer<Lanes>, gyAcc: UnsafeMutablePointer<Lanes>
-    /// The group's edges, their ∂L/∂m rows and weights (`zeros` for padding).
-    let edges: UnsafeMutablePointer<Int>
+    /// The group's edges, where their ∂L/∂w rows start, their ∂L/∂m rows and weights (`zeros`
+    /// for padding).
+    let edges: UnsafeMutablePointer<Int>, gradWeightOffsets: UnsafeMutablePointer<Int>
     let gradOutputs: UnsafeMutablePointer<UnsafePointer<Float>>, weights: UnsafeMutablePointer<UnsafePointer<Float>>
     let zeros: UnsafeMutablePointer<Float>
 
@@ -377,6 +403,7 @@ struct SenderBackwardScratch {
         yb = .allocate(capacity: 4 * dY)
         gyAcc = .allocate(capacity: 4 * dY)
         edges = .allocate(capacity: 4)
+        gradWeightOffsets = .allocate(capacity: 4)
         gradOutputs = .allocate(capacity: 4)
         weights = .allocate(capacity: 4)
         zeros = .allocate(capacity: zeroCount)
@@ -385,6 +412,6 @@ struct SenderBackwardScratch {
 
     func deallocate() {
         b.deallocate(); gb.deallocate(); yb.deallocate(); gyAcc.deallocate()
-        edges.deallocate(); gradOutputs.deallocate(); weights.deallocate(); zeros.deallocate()
+        edges.deallocate(); gradWeightOffsets.deallocate(); gradOutputs.deallocate(); weights.deallocate(); zeros.deallocate()
     }
 }
