@@ -3,7 +3,7 @@ import XCTest
 @testable import EquivariantNet
 
 /// `EdgePairs` (one row of radial weights per neighbour pair) and the tensor products reading w
-/// by row and writing ∂L/∂w by slot, against the per-edge reference loops.
+/// by row and writing ∂L/∂w at given rows, against the per-edge reference loops.
 final class EdgePairsTests: XCTestCase {
     /// A cell-list graph of a random configuration: every edge has its reverse, exactly negated,
     /// so the rows are exactly the E/2 pairs.
@@ -24,9 +24,8 @@ final class EdgePairsTests: XCTestCase {
             XCTAssertEqual(graph.senders[b], graph.receivers[a])
             for c in 0..<3 { XCTAssertEqual(graph.edgeVectors[3 * b + c], -graph.edgeVectors[3 * a + c]) }
             XCTAssertEqual(graph.distances[a], graph.distances[b])
-            for (side, e) in [a, b].enumerated() {
+            for e in [a, b] {
                 XCTAssertEqual(Int(pairs.rowOfEdge[e]), r)
-                XCTAssertEqual(Int(pairs.slotOfEdge[e]), 2 * r + side)
                 seen[e] += 1
             }
         }
@@ -44,15 +43,15 @@ final class EdgePairsTests: XCTestCase {
         XCTAssertEqual(pairs.rowCount, 4)
         XCTAssertEqual(pairs.edgesOfRow, [0, 2, 1, -1, 3, -1, 4, -1])
         XCTAssertEqual(pairs.rowOfEdge, [0, 1, 0, 2, 3])
-        XCTAssertEqual(pairs.slotOfEdge, [0, 2, 1, 4, 6])
-        // sumSlots adds the second slot of paired rows only.
-        var slots: [Float] = [1, 2, /**/ 10, 20, /**/ 3, 4, /**/ 99, 99, /**/ 5, 6, /**/ 99, 99, /**/ 7, 8, /**/ 99, 99]
-        slots.withUnsafeMutableBufferPointer { pairs.sumSlots($0.baseAddress!, width: 2, blocks: RowBlocks(rows: 4, size: 3)) }
-        XCTAssertEqual(Array(slots[0..<2]), [11, 22])
-        XCTAssertEqual(Array(slots[4..<8]), [3, 4, 99, 99])
+        // A row's gradient is the sum of its edges' (stored at the given positions).
+        let perEdge: [Float] = [1, 2, /**/ 10, 20, /**/ 100, 200, /**/ 1000, 2000, /**/ 10_000, 20_000]
+        let positions: [Int32] = [4, 3, 2, 1, 0]  // edge e at row 4 − e
+        var rows = [Float](repeating: .nan, count: 8)
+        pairs.sumGradients(perEdge, positions: positions, width: 2, into: &rows, blocks: RowBlocks(rows: 4, size: 3))
+        XCTAssertEqual(rows, [10_100, 20_200, /**/ 1000, 2000, /**/ 10, 20, /**/ 1, 2])
     }
 
-    /// Forward with w by row and backward with ∂L/∂w by slot (then summed per row) equal the
+    /// Forward with w by row and backward with ∂L/∂w at given rows (then summed per pair) equal the
     /// reference loops on the per-edge expansion of w, and do not depend on the thread count.
     func testTensorProductWithWeightsPerPairMatchesThePerEdgeReference() throws {
         var rng = RandomSource(seed: 8)
@@ -88,15 +87,21 @@ final class EdgePairsTests: XCTestCase {
                        receiverOffsets: graph.receiverOffsets, senders: graph.senders, nodeCount: n, scale: 0.4,
                        output: &out, threads: threads)
             XCTAssertLessThanOrEqual(maxAbsDiff(toDouble(out), toDouble(reference)), 1e-5 * maxAbs(toDouble(reference)))
-            var gradH = [Float](repeating: 0, count: h.count), slots = [Float](repeating: .nan, count: 2 * pairs.rowCount * wE)
+            // ∂L/∂w_e stored in the sender-grouped order, as the model does.
+            let positions = graph.receiverOffsets.withUnsafeBufferPointer { o in
+                graph.senders.withUnsafeBufferPointer { s in
+                    SenderIndex(receiverOffsets: o.baseAddress!, senders: s.baseAddress!, nodeCount: n).positions
+                }
+            }
+            XCTAssertEqual(Set(positions).count, e)
+            var gradH = [Float](repeating: 0, count: h.count), perEdge = [Float](repeating: .nan, count: e * wE)
             tp.backward(features: h, sphericalHarmonics: y, edgeWeights: w, weightRows: pairs.rowOfEdge,
                         receiverOffsets: graph.receiverOffsets, senders: graph.senders, nodeCount: n, scale: 0.4,
-                        gradOutput: g, gradFeatures: &gradH, gradSphericalHarmonics: nil, gradEdgeWeights: &slots,
-                        gradWeightRows: pairs.slotOfEdge, threads: threads)
-            slots.withUnsafeMutableBufferPointer {
-                pairs.sumSlots($0.baseAddress!, width: wE, blocks: RowBlocks(rows: pairs.rowCount, size: 64, threads: threads))
-            }
-            let gradRow = (0..<pairs.rowCount).flatMap { r in slots[(2 * r * wE)..<((2 * r + 1) * wE)] }
+                        gradOutput: g, gradFeatures: &gradH, gradSphericalHarmonics: nil, gradEdgeWeights: &perEdge,
+                        gradWeightRows: positions, threads: threads)
+            var gradRow = [Float](repeating: .nan, count: pairs.rowCount * wE)
+            pairs.sumGradients(perEdge, positions: positions, width: wE, into: &gradRow,
+                               blocks: RowBlocks(rows: pairs.rowCount, size: 64, threads: threads))
             XCTAssertLessThanOrEqual(maxAbsDiff(toDouble(gradH), toDouble(gradHReference)), 1e-5 * maxAbs(toDouble(gradHReference)))
             XCTAssertLessThanOrEqual(maxAbsDiff(toDouble(gradRow), toDouble(gradRowReference)),
                                      1e-5 * maxAbs(toDouble(gradRowReference)))

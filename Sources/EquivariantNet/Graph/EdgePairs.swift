@@ -9,9 +9,7 @@
 /// An edge whose reverse is missing or not exactly negated (possible in a hand-made
 /// `ModelInput`) gets a row of its own, so the weights are always those of the edge's own length.
 ///
-/// Backward: the two edges of a row each write ∂L/∂w_e to their own **slot** (2·row + side,
-/// side 0 for the row's first edge, 1 for its second), and `sumSlots` adds the second slot into
-/// the first before the radial MLP's backward: ∂L/∂w_row = ∂L/∂w_e + ∂L/∂w_reverse. Each number
+/// Backward: ∂L/∂w of a row is the sum of its edges' ∂L/∂w_e (`sumGradients`). Each edge's part
 /// has one writer and a two-term sum is the same in either order, so the result does not depend
 /// on the thread count.
 public struct EdgePairs: Sendable {
@@ -19,8 +17,6 @@ public struct EdgePairs: Sendable {
     public let rowCount: Int
     /// `[E]`: the row of w that edge e reads.
     public let rowOfEdge: [Int32]
-    /// `[E]`: the slot (2·row + side) where edge e's ∂L/∂w goes.
-    public let slotOfEdge: [Int32]
     /// `[R][2]`: the row's edges, the first in increasing edge order; −1 for a single edge's second.
     public let edgesOfRow: [Int32]
 
@@ -30,7 +26,7 @@ public struct EdgePairs: Sendable {
     public init(receiverOffsets: [Int], senders: [Int], vectors: [Float]) {
         let n = receiverOffsets.count - 1, e = senders.count
         precondition(n >= 0 && receiverOffsets[n] == e && vectors.count == 3 * e, "EdgePairs: inconsistent graph")
-        var row = [Int32](repeating: -1, count: e), slot = [Int32](repeating: -1, count: e)
+        var row = [Int32](repeating: -1, count: e)
         var edgesOfRow: [Int32] = []
         edgesOfRow.reserveCapacity(e + 2)
         var receiver = 0
@@ -39,7 +35,6 @@ public struct EdgePairs: Sendable {
             if row[q] >= 0 { continue }  // the second edge of a pair already numbered
             let r = Int32(edgesOfRow.count / 2)
             row[q] = r
-            slot[q] = 2 * r
             // The reverse: in the sender's receiver range, from this receiver, exactly negated.
             let j = senders[q]
             var reverse = -1
@@ -50,31 +45,35 @@ public struct EdgePairs: Sendable {
                 reverse = p
                 break
             }
-            if reverse >= 0 {
-                row[reverse] = r
-                slot[reverse] = 2 * r + 1
-            }
+            if reverse >= 0 { row[reverse] = r }
             edgesOfRow += [Int32(q), Int32(reverse)]
         }
         rowCount = edgesOfRow.count / 2
         rowOfEdge = row
-        slotOfEdge = slot
         self.edgesOfRow = edgesOfRow
     }
 
     /// Number of edges.
     public var edgeCount: Int { rowOfEdge.count }
 
-    /// `values[2r]` += `values[2r + 1]` (`width` numbers per slot) for every paired row of
-    /// `blocks` (rows of w): the per-edge ∂L/∂w of a pair summed into its first slot.
-    public func sumSlots(_ values: UnsafeMutablePointer<Float>, width: Int, blocks: RowBlocks) {
-        precondition(blocks.rows == rowCount, "EdgePairs.sumSlots: \(blocks.rows) rows, not \(rowCount)")
+    /// `rows[r] = Σ_{edges e of row r} perEdge[position(e)]` (`width` numbers each) for the rows of
+    /// `blocks`: the radial weights' gradient from the edges' (edge e's at row `positions[e]` of
+    /// `perEdge`, or row e without `positions`).
+    public func sumGradients(_ perEdge: UnsafePointer<Float>, positions: UnsafePointer<Int32>?, width: Int,
+                             into rows: UnsafeMutablePointer<Float>, blocks: RowBlocks) {
+        precondition(blocks.rows == rowCount, "EdgePairs.sumGradients: \(blocks.rows) rows, not \(rowCount)")
         edgesOfRow.withUnsafeBufferPointer { eb in
             let edges = eb.baseAddress!
-            blocks.forEach { _, rows in
-                for r in rows where edges[2 * r + 1] >= 0 {
-                    let first = values + 2 * r * width, second = first + width
-                    for u in 0..<width { first[u] += second[u] }
+            @inline(__always) func position(_ e: Int32) -> Int { positions.map { Int($0[Int(e)]) } ?? Int(e) }
+            blocks.forEach { _, range in
+                for r in range {
+                    let target = rows + r * width, first = perEdge + position(edges[2 * r]) * width
+                    if edges[2 * r + 1] >= 0 {
+                        let second = perEdge + position(edges[2 * r + 1]) * width
+                        for u in 0..<width { target[u] = first[u] + second[u] }
+                    } else {
+                        target.update(from: first, count: width)
+                    }
                 }
             }
         }

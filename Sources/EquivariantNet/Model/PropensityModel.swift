@@ -115,7 +115,8 @@ public final class PropensityModel {
 
     // Work buffers, kept between calls (no allocation, page faults or zeroing per snapshot).
     /// w of the current layer `[R][paths·C]`, one row per neighbour pair (sized for the widest
-    /// layer); ∂L/∂w_e `[R][2][paths·C]`, one slot per edge (`EdgePairs`).
+    /// layer; in backward, after the tensor product's, it receives ∂L/∂w of each row); ∂L/∂w_e
+    /// `[E][paths·C]` in the tensor-product backward's sender-grouped order.
     var edgeWeights: [Float] = []
     /// The layer whose w_e `edgeWeights` holds (the last one after a forward pass; backward then
     /// need not recompute it), or nil.
@@ -378,7 +379,7 @@ public final class PropensityModel {
         }
 
         precondition(edgeWeights.count == rows * widestEdgeWeights, "PropensityModel.backward: no forward pass of this input")
-        fit(&gradEdgeWeights, 2 * rows * widestEdgeWeights)
+        fit(&gradEdgeWeights, e * widestEdgeWeights)
         let scale = Float(1 / avgNeighbors.squareRoot())
         // The tensor products' backward walks the edges grouped by sender: one index for all layers.
         let senderIndex = input.receiverOffsets.withUnsafeBufferPointer { offsets in
@@ -386,6 +387,7 @@ public final class PropensityModel {
                 SenderIndex(receiverOffsets: offsets.baseAddress!, senders: senders.baseAddress!, nodeCount: n)
             }
         }
+        let edgePositions = senderIndex.positions
         for k in stride(from: layers.count - 1, through: lowestLayer, by: -1) {
             let layer = layers[k]
             // Gate. Then z = PostLinear(m) + s: both branches receive ∂L/∂z. ∂L/∂h_prev `[N][inDim]`
@@ -412,12 +414,12 @@ public final class PropensityModel {
                     }
                 }
                 messagesBackward(last.tensorProduct, features: t.features[k], gradOutput: gradScalarMessages,
-                                 input: input, senderIndex: senderIndex, scale: scale, threads: threads)
+                                 input: input, senderIndex: senderIndex, edgePositions: edgePositions, scale: scale,
+                                 threads: threads)
                 fit(&scalarRadialGradient, last.radial.parameterCount)
                 scalarRadialGradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
                 last.radial.backward(weights: scalarRadialWeights, input: t.radialBasis, tape: t.radialTapes[k],
-                                     gradOutput: gradEdgeWeights, gradOutputStride: 2 * last.radial.outputSize, gradInput: nil,
-                                     gradWeights: &scalarRadialGradient, blocks: pairs)
+                                     gradOutput: edgeWeights, gradInput: nil, gradWeights: &scalarRadialGradient, blocks: pairs)
                 scatterScalarRadialGradient(last, into: gradient + layer.radialOffset)
             } else {
                 if edgeWeightsLayer != k {
@@ -426,10 +428,11 @@ public final class PropensityModel {
                     edgeWeightsLayer = k
                 }
                 messagesBackward(layer.tensorProduct, features: t.features[k], gradOutput: gradMessages,
-                                 input: input, senderIndex: senderIndex, scale: scale, threads: threads)
+                                 input: input, senderIndex: senderIndex, edgePositions: edgePositions, scale: scale,
+                                 threads: threads)
                 layer.radial.backward(weights: parameters + layer.radialOffset, input: t.radialBasis, tape: t.radialTapes[k],
-                                      gradOutput: gradEdgeWeights, gradOutputStride: 2 * layer.radial.outputSize, gradInput: nil,
-                                      gradWeights: gradient + layer.radialOffset, blocks: pairs)
+                                      gradOutput: edgeWeights, gradInput: nil, gradWeights: gradient + layer.radialOffset,
+                                      blocks: pairs)
             }
             if config.residual && k > 0 {
                 add(gradFeatures, into: &gradPrevious, width: dim, blocks: nodes)
@@ -466,24 +469,31 @@ public final class PropensityModel {
         }
     }
 
-    /// Backward of `messages` with w in `edgeWeights`: ∂L/∂h accumulates into `gradPrevious`,
-    /// and `gradEdgeWeights` ends with ∂L/∂w of every pair in its first slot (`[R][2][paths·C]`,
-    /// the two edges' parts summed), the rows the radial MLP's backward reads.
+    /// Backward of `messages` with w in `edgeWeights`: ∂L/∂h accumulates into `gradPrevious`;
+    /// each edge's ∂L/∂w_e goes to `gradEdgeWeights` at its sender-grouped position (so the
+    /// backward writes them one after the other), then each pair's sum to `edgeWeights`
+    /// (`[R][paths·C]`, w is no longer needed), the rows the radial MLP's backward reads.
     func messagesBackward(_ tp: TensorProductUVU, features: [Float], gradOutput: [Float], input: ModelInput,
-                          senderIndex: SenderIndex, scale: Float, threads: Int) {
+                          senderIndex: SenderIndex, edgePositions: [Int32], scale: Float, threads: Int) {
         let t = tape
         input.pairs.rowOfEdge.withUnsafeBufferPointer { rowOfEdge in
-            input.pairs.slotOfEdge.withUnsafeBufferPointer { slotOfEdge in
+            edgePositions.withUnsafeBufferPointer { positions in
                 tp.backward(features: features, sphericalHarmonics: t.harmonics, edgeWeights: edgeWeights,
                             weightRows: rowOfEdge.baseAddress, senderIndex: senderIndex, scale: scale,
                             gradOutput: gradOutput, gradFeatures: &gradPrevious, gradSphericalHarmonics: nil,
-                            gradEdgeWeights: &gradEdgeWeights, gradWeightRows: slotOfEdge.baseAddress, threads: threads)
+                            gradEdgeWeights: &gradEdgeWeights, gradWeightRows: positions.baseAddress, threads: threads)
             }
         }
+        edgeWeightsLayer = nil
         let (_, _, pairs, _) = blocks(input)
         if pairs.rows == 0 { return }
-        gradEdgeWeights.withUnsafeMutableBufferPointer { g in
-            input.pairs.sumSlots(g.baseAddress!, width: tp.weightsPerEdge, blocks: pairs)
+        gradEdgeWeights.withUnsafeBufferPointer { g in
+            edgePositions.withUnsafeBufferPointer { positions in
+                edgeWeights.withUnsafeMutableBufferPointer { w in
+                    input.pairs.sumGradients(g.baseAddress!, positions: positions.baseAddress, width: tp.weightsPerEdge,
+                                             into: w.baseAddress!, blocks: pairs)
+                }
+            }
         }
     }
 

@@ -129,11 +129,9 @@ public struct FullyConnectedNet: Sendable {
 
     /// Backward of the last `forward` (same weights, input and blocks): given ∂L/∂output,
     /// **accumulates** ∂L/∂W into `gradWeights` (same layout as the weights) and **writes**
-    /// ∂L/∂input into `gradInput` if given. `gradOutput` is read in place (not copied); row r
-    /// of it starts at `r · gradOutputStride` (default `outputSize`).
+    /// ∂L/∂input into `gradInput` if given. `gradOutput` is read in place (not copied).
     public func backward(weights: UnsafePointer<Float>, input: UnsafePointer<Float>, tape: Tape,
-                         gradOutput: UnsafePointer<Float>, gradOutputStride: Int? = nil,
-                         gradInput: UnsafeMutablePointer<Float>?,
+                         gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
                          gradWeights: UnsafeMutablePointer<Float>, blocks: RowBlocks) {
         precondition(tape.rows == blocks.rows, "FullyConnectedNet.backward: tape of \(tape.rows) rows, not \(blocks.rows)")
         let width = hiddenWidth, params = parameterCount
@@ -149,8 +147,7 @@ public struct FullyConnectedNet: Sendable {
                         // ∂L/∂z of the current layer: gradOutput in place, then two scratch buffers in turn.
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, 2 * n * widest))
                         defer { scratch.deallocate() }
-                        let ld = gradOutputStride ?? outputSize
-                        var g = gradOutput + r.lowerBound * ld, ldg = ld
+                        var g = gradOutput + r.lowerBound * outputSize, ldg = outputSize
                         var next = scratch
                         for k in stride(from: layerCount - 1, through: 0, by: -1) {
                             let (hIn, hOut) = (sizes[k], sizes[k + 1])

@@ -126,6 +126,14 @@ public struct SenderIndex: Sendable {
             cursor[j] += 1
         }
     }
+
+    /// `[E]`: where each edge sits in the sender-grouped order (the inverse of `edges`). Per-edge
+    /// results of the backward (∂L/∂w_e) stored at these rows are written one after the other.
+    public var positions: [Int32] {
+        var p = [Int32](repeating: 0, count: edgeCount)
+        for (position, e) in edges.enumerated() { p[e] = Int32(position) }
+        return p
+    }
 }
 
 extension TensorProductUVU {
