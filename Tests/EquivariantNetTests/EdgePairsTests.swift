@@ -47,8 +47,11 @@ final class EdgePairsTests: XCTestCase {
         let perEdge: [Float] = [1, 2, /**/ 10, 20, /**/ 100, 200, /**/ 1000, 2000, /**/ 10_000, 20_000]
         let positions: [Int32] = [4, 3, 2, 1, 0]  // edge e at row 4 − e
         var rows = [Float](repeating: .nan, count: 8)
-        pairs.sumGradients(perEdge, positions: positions, width: 2, into: &rows, blocks: RowBlocks(rows: 4, size: 3))
+        pairs.sumGradients(perEdge, positions: positions, width: 2, rows: 0..<4, into: &rows)
         XCTAssertEqual(rows, [10_100, 20_200, /**/ 1000, 2000, /**/ 10, 20, /**/ 1, 2])
+        var lastTwo = [Float](repeating: .nan, count: 4)
+        pairs.sumGradients(perEdge, positions: positions, width: 2, rows: 2..<4, into: &lastTwo)
+        XCTAssertEqual(lastTwo, [10, 20, /**/ 1, 2])
     }
 
     /// Forward with w by row and backward with ∂L/∂w at given rows (then summed per pair) equal the
@@ -100,8 +103,7 @@ final class EdgePairsTests: XCTestCase {
                         gradOutput: g, gradFeatures: &gradH, gradSphericalHarmonics: nil, gradEdgeWeights: &perEdge,
                         gradWeightRows: positions, threads: threads)
             var gradRow = [Float](repeating: .nan, count: pairs.rowCount * wE)
-            pairs.sumGradients(perEdge, positions: positions, width: wE, into: &gradRow,
-                               blocks: RowBlocks(rows: pairs.rowCount, size: 64, threads: threads))
+            pairs.sumGradients(perEdge, positions: positions, width: wE, rows: 0..<pairs.rowCount, into: &gradRow)
             XCTAssertLessThanOrEqual(maxAbsDiff(toDouble(gradH), toDouble(gradHReference)), 1e-5 * maxAbs(toDouble(gradHReference)))
             XCTAssertLessThanOrEqual(maxAbsDiff(toDouble(gradRow), toDouble(gradRowReference)),
                                      1e-5 * maxAbs(toDouble(gradRowReference)))

@@ -63,6 +63,21 @@ final class FullyConnectedNetTests: XCTestCase {
             net.forward(weights: w, input: x, output: &y, tape: &tape, blocks: blocks)
             net.recomputeOutput(weights: w, input: x, tape: tape, output: &again, blocks: blocks)
             net.backward(weights: w, input: x, tape: tape, gradOutput: g, gradInput: &gx, gradWeights: &gw, blocks: blocks)
+            // ∂L/∂output handed over block by block instead: the same numbers, bitwise.
+            var gxBlocks = [Float](repeating: .nan, count: x.count), gwBlocks = start
+            let calls = Counter()
+            g.withUnsafeBufferPointer { gb in
+                let source = gb.baseAddress!, width = net.outputSize
+                net.backward(weights: w, input: x, tape: tape,
+                             gradOutput: .perBlock { r, target in
+                                 calls.add()
+                                 target.update(from: source + r.lowerBound * width, count: r.count * width)
+                             },
+                             gradInput: &gxBlocks, gradWeights: &gwBlocks, blocks: blocks)
+            }
+            XCTAssertEqual(calls.value, blocks.count)
+            XCTAssertEqual(gxBlocks, gx)
+            XCTAssertEqual(gwBlocks, gw)
             return (y, again, gx, gw)
         }
         let one = run(RowBlocks(rows: rows, size: 7, threads: 1))
@@ -83,4 +98,12 @@ final class FullyConnectedNetTests: XCTestCase {
         let expected = zip(start, fromZero).map { Double($0 + $1) }
         XCTAssertLessThan(maxAbsDiff(toDouble(whole.gw), expected), 1e-5 * maxAbs(expected))
     }
+}
+
+/// A call counter the per-block closures of several threads can share.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add() { lock.lock(); count += 1; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }

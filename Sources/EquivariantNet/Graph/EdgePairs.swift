@@ -56,24 +56,22 @@ public struct EdgePairs: Sendable {
     /// Number of edges.
     public var edgeCount: Int { rowOfEdge.count }
 
-    /// `rows[r] = Σ_{edges e of row r} perEdge[position(e)]` (`width` numbers each) for the rows of
-    /// `blocks`: the radial weights' gradient from the edges' (edge e's at row `positions[e]` of
-    /// `perEdge`, or row e without `positions`).
+    /// `target[r − rows.lowerBound] = Σ_{edges e of row r} perEdge[position(e)]` (`width` numbers
+    /// each) for the rows of `rows`: the radial weights' gradient from the edges' (edge e's at row
+    /// `positions[e]` of `perEdge`, or row e without `positions`).
     public func sumGradients(_ perEdge: UnsafePointer<Float>, positions: UnsafePointer<Int32>?, width: Int,
-                             into rows: UnsafeMutablePointer<Float>, blocks: RowBlocks) {
-        precondition(blocks.rows == rowCount, "EdgePairs.sumGradients: \(blocks.rows) rows, not \(rowCount)")
+                             rows: Range<Int>, into target: UnsafeMutablePointer<Float>) {
+        precondition(rows.upperBound <= rowCount, "EdgePairs.sumGradients: rows \(rows) beyond \(rowCount)")
         edgesOfRow.withUnsafeBufferPointer { eb in
             let edges = eb.baseAddress!
             @inline(__always) func position(_ e: Int32) -> Int { positions.map { Int($0[Int(e)]) } ?? Int(e) }
-            blocks.forEach { _, range in
-                for r in range {
-                    let target = rows + r * width, first = perEdge + position(edges[2 * r]) * width
-                    if edges[2 * r + 1] >= 0 {
-                        let second = perEdge + position(edges[2 * r + 1]) * width
-                        for u in 0..<width { target[u] = first[u] + second[u] }
-                    } else {
-                        target.update(from: first, count: width)
-                    }
+            for r in rows {
+                let out = target + (r - rows.lowerBound) * width, first = perEdge + position(edges[2 * r]) * width
+                if edges[2 * r + 1] >= 0 {
+                    let second = perEdge + position(edges[2 * r + 1]) * width
+                    for u in 0..<width { out[u] = first[u] + second[u] }
+                } else {
+                    out.update(from: first, count: width)
                 }
             }
         }

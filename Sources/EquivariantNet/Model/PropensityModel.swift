@@ -115,8 +115,7 @@ public final class PropensityModel {
 
     // Work buffers, kept between calls (no allocation, page faults or zeroing per snapshot).
     /// w of the current layer `[R][paths·C]`, one row per neighbour pair (sized for the widest
-    /// layer; in backward, after the tensor product's, it receives ∂L/∂w of each row); ∂L/∂w_e
-    /// `[E][paths·C]` in the tensor-product backward's sender-grouped order.
+    /// layer); ∂L/∂w_e `[E][paths·C]` in the tensor-product backward's sender-grouped order.
     var edgeWeights: [Float] = []
     /// The layer whose w_e `edgeWeights` holds (the last one after a forward pass; backward then
     /// need not recompute it), or nil.
@@ -413,13 +412,16 @@ public final class PropensityModel {
                         for i in 0..<n { (gs.baseAddress! + i * c).update(from: g.baseAddress! + i * dim, count: c) }
                     }
                 }
-                messagesBackward(last.tensorProduct, features: t.features[k], gradOutput: gradScalarMessages,
-                                 input: input, senderIndex: senderIndex, edgePositions: edgePositions, scale: scale,
-                                 threads: threads)
                 fit(&scalarRadialGradient, last.radial.parameterCount)
                 scalarRadialGradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-                last.radial.backward(weights: scalarRadialWeights, input: t.radialBasis, tape: t.radialTapes[k],
-                                     gradOutput: edgeWeights, gradInput: nil, gradWeights: &scalarRadialGradient, blocks: pairs)
+                scalarRadialWeights.withUnsafeBufferPointer { weights in
+                    scalarRadialGradient.withUnsafeMutableBufferPointer { gradient in
+                        messagesBackward(last.tensorProduct, radial: last.radial, radialWeights: weights.baseAddress!,
+                                         radialTape: t.radialTapes[k], radialGradient: gradient.baseAddress!,
+                                         features: t.features[k], gradOutput: gradScalarMessages, input: input,
+                                         senderIndex: senderIndex, edgePositions: edgePositions, scale: scale, threads: threads)
+                    }
+                }
                 scatterScalarRadialGradient(last, into: gradient + layer.radialOffset)
             } else {
                 if edgeWeightsLayer != k {
@@ -427,12 +429,10 @@ public final class PropensityModel {
                                                  tape: t.radialTapes[k], output: &edgeWeights, blocks: pairs)
                     edgeWeightsLayer = k
                 }
-                messagesBackward(layer.tensorProduct, features: t.features[k], gradOutput: gradMessages,
-                                 input: input, senderIndex: senderIndex, edgePositions: edgePositions, scale: scale,
-                                 threads: threads)
-                layer.radial.backward(weights: parameters + layer.radialOffset, input: t.radialBasis, tape: t.radialTapes[k],
-                                      gradOutput: edgeWeights, gradInput: nil, gradWeights: gradient + layer.radialOffset,
-                                      blocks: pairs)
+                messagesBackward(layer.tensorProduct, radial: layer.radial, radialWeights: parameters + layer.radialOffset,
+                                 radialTape: t.radialTapes[k], radialGradient: gradient + layer.radialOffset,
+                                 features: t.features[k], gradOutput: gradMessages, input: input, senderIndex: senderIndex,
+                                 edgePositions: edgePositions, scale: scale, threads: threads)
             }
             if config.residual && k > 0 {
                 add(gradFeatures, into: &gradPrevious, width: dim, blocks: nodes)
@@ -469,12 +469,15 @@ public final class PropensityModel {
         }
     }
 
-    /// Backward of `messages` with w in `edgeWeights`: ∂L/∂h accumulates into `gradPrevious`;
-    /// each edge's ∂L/∂w_e goes to `gradEdgeWeights` at its sender-grouped position (so the
-    /// backward writes them one after the other), then each pair's sum to `edgeWeights`
-    /// (`[R][paths·C]`, w is no longer needed), the rows the radial MLP's backward reads.
-    func messagesBackward(_ tp: TensorProductUVU, features: [Float], gradOutput: [Float], input: ModelInput,
-                          senderIndex: SenderIndex, edgePositions: [Int32], scale: Float, threads: Int) {
+    /// Backward of `messages` with w in `edgeWeights`, then of the radial MLP that made w (with
+    /// `radialWeights`, its gradient accumulated into `radialGradient`). ∂L/∂h accumulates into
+    /// `gradPrevious`. Each edge's ∂L/∂w_e goes to `gradEdgeWeights` at its sender-grouped
+    /// position (the tensor product's backward writes them one after the other); each pair's sum
+    /// is formed block by block as the radial MLP's backward reads it (`EdgePairs.sumGradients`).
+    func messagesBackward(_ tp: TensorProductUVU, radial: FullyConnectedNet, radialWeights: UnsafePointer<Float>,
+                          radialTape: FullyConnectedNet.Tape, radialGradient: UnsafeMutablePointer<Float>,
+                          features: [Float], gradOutput: [Float], input: ModelInput, senderIndex: SenderIndex,
+                          edgePositions: [Int32], scale: Float, threads: Int) {
         let t = tape
         input.pairs.rowOfEdge.withUnsafeBufferPointer { rowOfEdge in
             edgePositions.withUnsafeBufferPointer { positions in
@@ -484,15 +487,16 @@ public final class PropensityModel {
                             gradEdgeWeights: &gradEdgeWeights, gradWeightRows: positions.baseAddress, threads: threads)
             }
         }
-        edgeWeightsLayer = nil
         let (_, _, pairs, _) = blocks(input)
-        if pairs.rows == 0 { return }
+        let width = tp.weightsPerEdge
         gradEdgeWeights.withUnsafeBufferPointer { g in
             edgePositions.withUnsafeBufferPointer { positions in
-                edgeWeights.withUnsafeMutableBufferPointer { w in
-                    input.pairs.sumGradients(g.baseAddress!, positions: positions.baseAddress, width: tp.weightsPerEdge,
-                                             into: w.baseAddress!, blocks: pairs)
-                }
+                let (perEdge, position, edgePairs) = (g.baseAddress ?? UnsafePointer(bitPattern: 8)!, positions.baseAddress, input.pairs)
+                radial.backward(weights: radialWeights, input: t.radialBasis, tape: radialTape,
+                                gradOutput: .perBlock { rows, target in
+                                    edgePairs.sumGradients(perEdge, positions: position, width: width, rows: rows, into: target)
+                                },
+                                gradInput: nil, gradWeights: radialGradient, blocks: pairs)
             }
         }
     }

@@ -133,6 +133,24 @@ public struct FullyConnectedNet: Sendable {
     public func backward(weights: UnsafePointer<Float>, input: UnsafePointer<Float>, tape: Tape,
                          gradOutput: UnsafePointer<Float>, gradInput: UnsafeMutablePointer<Float>?,
                          gradWeights: UnsafeMutablePointer<Float>, blocks: RowBlocks) {
+        backward(weights: weights, input: input, tape: tape, gradOutput: .buffer(gradOutput), gradInput: gradInput,
+                 gradWeights: gradWeights, blocks: blocks)
+    }
+
+    /// Where the backward pass finds ∂L/∂output.
+    public enum GradientSource {
+        /// `[rows][outputSize]`, read in place.
+        case buffer(UnsafePointer<Float>)
+        /// Formed block by block just before use: called with the block's rows and a scratch of
+        /// rows.count × outputSize numbers to fill (while they are in the cache for the block's
+        /// products, instead of a whole-array pass through memory first).
+        case perBlock((Range<Int>, UnsafeMutablePointer<Float>) -> Void)
+    }
+
+    /// The same backward with ∂L/∂output from `gradOutput` (a buffer, or filled block by block).
+    public func backward(weights: UnsafePointer<Float>, input: UnsafePointer<Float>, tape: Tape,
+                         gradOutput: GradientSource, gradInput: UnsafeMutablePointer<Float>?,
+                         gradWeights: UnsafeMutablePointer<Float>, blocks: RowBlocks) {
         precondition(tape.rows == blocks.rows, "FullyConnectedNet.backward: tape of \(tape.rows) rows, not \(blocks.rows)")
         let width = hiddenWidth, params = parameterCount
         let widest = sizes.dropFirst().dropLast().max() ?? 0
@@ -147,7 +165,17 @@ public struct FullyConnectedNet: Sendable {
                         // ∂L/∂z of the current layer: gradOutput in place, then two scratch buffers in turn.
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, 2 * n * widest))
                         defer { scratch.deallocate() }
-                        var g = gradOutput + r.lowerBound * outputSize, ldg = outputSize
+                        var g: UnsafePointer<Float>, ldg = outputSize
+                        var filled: UnsafeMutablePointer<Float>? = nil
+                        defer { filled?.deallocate() }
+                        switch gradOutput {
+                        case .buffer(let buffer):
+                            g = buffer + r.lowerBound * outputSize
+                        case .perBlock(let fill):
+                            filled = UnsafeMutablePointer<Float>.allocate(capacity: max(1, n * outputSize))
+                            fill(r, filled!)
+                            g = UnsafePointer(filled!)
+                        }
                         var next = scratch
                         for k in stride(from: layerCount - 1, through: 0, by: -1) {
                             let (hIn, hOut) = (sizes[k], sizes[k + 1])
