@@ -9,14 +9,17 @@ import Foundation
 /// (visible flat buffers, one per stage), which the backward pass reads; an instance therefore
 /// serves one snapshot at a time (one instance per snapshot in flight).
 ///
-/// Memory: the per-edge tensor-product weights w_e (E × paths·C per layer, the largest arrays)
-/// are NOT kept: forward computes them into one buffer shared by all layers, and backward
-/// recomputes a layer's w_e from its radial MLP's small hidden activations (E × 2·16 values and
-/// derivatives per layer, on the tape). So one w buffer and one ∂L/∂w buffer exist whatever the
-/// depth. Every buffer is kept between calls and reallocated only when N or E changes.
+/// Work not done twice: the radial MLP sees only |r_ij|, and the graph holds every pair twice
+/// (i → j and j → i, equal lengths), so w is computed once per pair (`ModelInput.pairs`,
+/// `EdgePairs`: R ≈ E/2 rows). The last layer computes only what the decoder reads
+/// (`ScalarOutputLayer`) unless `computesEveryFeature` is set. The predictions and the gradient
+/// are those of the network either way.
 ///
-/// The last layer computes only what the decoder reads (`ScalarOutputLayer`) unless
-/// `computesEveryFeature` is set: the predictions and the gradient are the same either way.
+/// Memory: the tensor-product weights w (R × paths·C per layer, the largest arrays) are NOT
+/// kept: forward computes them into one buffer shared by all layers, and backward recomputes a
+/// layer's w from its radial MLP's small hidden activations (R × 2·16 values and derivatives
+/// per layer, on the tape). So one w buffer and one ∂L/∂w buffer exist whatever the depth.
+/// Every buffer is kept between calls and reallocated only when N or E changes.
 ///
 /// Threads: `threads` threads (default `ParallelFor.threadCount`) run the tensor products and
 /// every row-wise pass (linears, radial MLPs, gates, decoder, harmonics, sums) in fixed row blocks
@@ -25,7 +28,7 @@ import Foundation
 /// One layer, for every particle i (features h `[N][dim]`, `Irreps` layout):
 ///
 ///     s   = SelfLinear(h_i)                                   [N][zdim]   ((1+lmax)C scalars, C of each l ≥ 1)
-///     w_e = RadialMLP(Bessel(|r_ij|))                         [E][paths·C]
+///     w_e = RadialMLP(Bessel(|r_ij|))                         [R][paths·C]  (one row per pair)
 ///     m_i = (1/√avg_neighbors) Σ_j TP_uvu(h_j, Y(r̂_ij), w_e) [N][dim]
 ///     z   = PostLinear(m_i) + s                               [N][zdim]
 ///     h  ← Gate(z)        (+ h with the residual option, from layer 1 on)

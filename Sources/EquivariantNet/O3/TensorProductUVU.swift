@@ -28,7 +28,9 @@ public struct TensorProductPath: Sendable {
 ///   channels fastest); every l has the same C channels (uvu keeps the channel index).
 /// - spherical harmonics Y `[E][(shLmax+1)²]` (`SphericalHarmonics` layout, index l² + m).
 /// - per-edge weights w `[E][pathCount][C]`: path p's weights are e3nn's instruction p (paths are
-///   ordered by l1, then l2, then l3 — `paths`), i.e. e3nn's per-edge weight vector.
+///   ordered by l1, then l2, then l3 — `paths`), i.e. e3nn's per-edge weight vector. The fast
+///   kernels can also read edge e's weights from row `weightRows[e]` of a shorter array (one
+///   row per neighbour pair, `EdgePairs`) and write its ∂L/∂w to row `gradWeightRows[e]`.
 /// - edges grouped by receiver (CSR): edges of node i are e in `receiverOffsets[i] ..<
 ///   receiverOffsets[i+1]`, with sender `senders[e]`; Y and w are indexed by the same e.
 ///   Every receiver's sum is formed by itself in a fixed order: deterministic, no atomics.
