@@ -12,8 +12,12 @@
 /// 17 KB) stays in L1 and is read in place, each C number is stored once, and the vector width
 /// is the build's (`Lanes`: 8 floats with FMA in the host-tuned build, 4 otherwise).
 ///
+/// Measured (E = 39,334 rows, one thread, AVX2 build): the [E][272] product runs as fast as
+/// OpenBLAS's Haswell kernels with their zeroing pass (both are bound by writing C, 43 MB, to
+/// memory), 2.4× faster than its Prescott ones; the hidden layers' n = 16 products 1.7× faster.
+///
 /// Blocking: a tile of 4 rows × 2 lane-vectors of columns (8 accumulators: 8 independent
-/// multiply-add chains cover the FMA latency × throughput of two FMA ports). For each k the tile
+/// multiply-add chains, about FMA latency × FMA ports on recent x86 cores). For each k the tile
 /// loads 2 vectors of B and broadcasts 4 numbers of A, for 8 multiply-adds. Rows are the outer
 /// loop: a tile's 4 rows of A stay in L1 while it walks across all n columns of B (also in L1),
 /// and C is written row by row, each number once. A 6-row tile (12 accumulators) made the
