@@ -106,8 +106,42 @@ final class SmallMatrixProductTests: XCTestCase {
             var b = [Float](repeating: 0, count: k * n)
             for i in 0..<n { for kk in 0..<k { b[kk * n + i] = bt[i * k + kk] } }
             var c = [Float](repeating: .nan, count: (m + 1) * ldc)
-            SmallMatrixProduct.multiplyTransposed(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, bTransposed: bt, c: &c, ldc: ldc)
+            SmallMatrixProduct.multiply(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, bTransposed: bt, c: &c, ldc: ldc)
             check(c, m: m, n: n, k: k, ldc: ldc, alpha: alpha, a: a, lda: lda, b: b, "transposed m \(m) n \(n) k \(k)")
         }
+    }
+
+    /// C = alpha · Aᵀ · B (A stored `[k][m]`): the backward's ∂W = aᵀ · ∂output over a row block
+    /// (k = 1024 rows into 16 × 272 and 16 × 16), chunk boundaries (k = 63, 64, 65, 130), leftover
+    /// rows and columns; against the Double reference on the transposed A. And the tiles and the
+    /// plain loop give bitwise the same numbers (the same sequence per number).
+    func testTransposedAMatchesDoubleReference() {
+        var rng = RandomSource(seed: 10)
+        let shapes = [(16, 272, 1024), (16, 16, 1024), (8, 16, 130), (5, 13, 65), (4, 16, 64), (3, 8, 1), (6, 24, 63), (12, 40, 200)]
+        for (m, n, k) in shapes {
+            let lda = m + 3, ldb = n + 2, ldc = n + 3, alpha: Float = 0.25
+            let at = rng.normalFloats(k * lda), bPadded = rng.normalFloats(k * ldb)
+            var a = [Float](repeating: 0, count: m * k), b = [Float](repeating: 0, count: k * n)
+            for kk in 0..<k {
+                for i in 0..<m { a[i * k + kk] = at[kk * lda + i] }
+                for j in 0..<n { b[kk * n + j] = bPadded[kk * ldb + j] }
+            }
+            var c = [Float](repeating: .nan, count: (m + 1) * ldc)
+            SmallMatrixProduct.multiply(m: m, n: n, k: k, alpha: alpha, aTransposed: at, lda: lda, b: bPadded, ldb: ldb, c: &c, ldc: ldc)
+            check(c, m: m, n: n, k: k, ldc: ldc, alpha: alpha, a: a, lda: k, b: b, "aTransposed m \(m) n \(n) k \(k)")
+        }
+        // 16 × 272 by tiles; its first 13 columns again with n = 13 (all by the plain loop) and its
+        // first 3 rows with m = 3 (the plain loop too): bitwise equal.
+        let (m, n, k) = (16, 272, 200)
+        let at = rng.normalFloats(k * m), b = rng.normalFloats(k * n)
+        var tiled = [Float](repeating: .nan, count: m * n), narrow = [Float](repeating: .nan, count: m * 13)
+        var short = [Float](repeating: .nan, count: 3 * n)
+        SmallMatrixProduct.multiply(m: m, n: n, k: k, alpha: 0.5, aTransposed: at, lda: m, b: b, ldb: n, c: &tiled, ldc: n)
+        SmallMatrixProduct.multiply(m: m, n: 13, k: k, alpha: 0.5, aTransposed: at, lda: m, b: b, ldb: n, c: &narrow, ldc: 13)
+        SmallMatrixProduct.multiply(m: 3, n: n, k: k, alpha: 0.5, aTransposed: at, lda: m, b: b, ldb: n, c: &short, ldc: n)
+        for i in 0..<m {
+            XCTAssertEqual((0..<13).map { tiled[i * n + $0].bitPattern }, (0..<13).map { narrow[i * 13 + $0].bitPattern }, "row \(i)")
+        }
+        XCTAssertEqual(Array(tiled[0..<(3 * n)]).map(\.bitPattern), short.map(\.bitPattern))
     }
 }

@@ -83,17 +83,73 @@ enum SmallMatrixProduct {
     /// B once into a temporary `[k][n]` (for the radial MLPs' W, 16 × 272 floats: small next to
     /// the m·n·k product), then `multiply`; the same per-number sums, so also bitwise independent
     /// of row blocks and threads.
-    static func multiplyTransposed(m: Int, n: Int, k: Int, alpha: Float,
-                                   a: UnsafePointer<Float>, lda: Int,
-                                   bTransposed bt: UnsafePointer<Float>,
-                                   c: UnsafeMutablePointer<Float>, ldc: Int) {
-        precondition(n >= 1 && k >= 1, "SmallMatrixProduct.multiplyTransposed: bad shape n \(n) k \(k)")
+    static func multiply(m: Int, n: Int, k: Int, alpha: Float,
+                         a: UnsafePointer<Float>, lda: Int,
+                         bTransposed bt: UnsafePointer<Float>,
+                         c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(n >= 1 && k >= 1, "SmallMatrixProduct.multiply(bTransposed:): bad shape n \(n) k \(k)")
         withUnsafeTemporaryAllocation(of: Float.self, capacity: k * n) { buffer in
             let b = buffer.baseAddress!
             for i in 0..<n {
                 for kk in 0..<k { b[kk * n + i] = bt[i * k + kk] }
             }
             multiply(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, c: c, ldc: ldc)
+        }
+    }
+
+    /// Rows summed per chunk in `multiply(aTransposed:)`: a chunk's panel of B (64 rows × 2
+    /// lane-vectors, 4 KB) stays in L1 while the tiles of every 4 columns of A pass over it.
+    static let chunkRows = 64
+
+    /// C = alpha · Aᵀ · B with A given as stored `[k][m]` (leading dimension lda ≥ m), B `[k][n]`
+    /// (ldb ≥ n), C `[m][n]` (ldc ≥ n), written: a sum over k rows, the backward's
+    /// ∂W = aᵀ · ∂output of a linear layer over a block of rows (k = rows, m = inputs, n = outputs).
+    ///
+    /// The k rows are taken in chunks of `chunkRows`; C holds the running sums between chunks
+    /// (first chunk writes, later ones load and add, the last one multiplies by alpha), so every C
+    /// number is the same sequence acc = a[0,i]·b[0,j], acc = acc + a[κ,i]·b[κ,j] for κ = 1…k−1,
+    /// then alpha·acc, fixed by the shape alone. Fast for m a multiple of 4 and n a multiple of
+    /// 2 lane-vectors (the radial MLPs: m = 8, 16; n = 16, 272); other rows and columns take a
+    /// plain loop.
+    static func multiply(m: Int, n: Int, k: Int, alpha: Float,
+                         aTransposed a: UnsafePointer<Float>, lda: Int,
+                         b: UnsafePointer<Float>, ldb: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(m >= 0 && n >= 0 && k >= 1 && lda >= m && ldb >= n && ldc >= n,
+                     "SmallMatrixProduct.multiply(aTransposed:): bad shape m \(m) n \(n) k \(k) lda \(lda) ldb \(ldb) ldc \(ldc)")
+        let lanes = Lanes.scalarCount
+        let tiledRows = m / tileRows * tileRows, tiledColumns = n / (2 * lanes) * 2 * lanes
+        var r0 = 0
+        while r0 < k {
+            let rows = min(chunkRows, k - r0)
+            let first = r0 == 0, scale: Float = r0 + rows == k ? alpha : 1
+            var j = 0
+            while j < tiledColumns {
+                var i = 0
+                while i < tiledRows {
+                    transposedTile4x2(rows: rows, first: first, scale: scale, a: a + r0 * lda + i, lda: lda,
+                                      b: b + r0 * ldb + j, ldb: ldb, c: c + i * ldc + j, ldc: ldc)
+                    i += tileRows
+                }
+                j += 2 * lanes
+            }
+            r0 += rows
+        }
+        // The rows and columns outside the tiles: whole sums, by the same sequence.
+        for i in 0..<m {
+            for j in (i < tiledRows ? tiledColumns : 0)..<n {
+                var acc = a[i] * b[j]
+                var kk = 1
+                while kk < k {
+                    #if EQUIGLASS_AVX2
+                    acc = acc.addingProduct(a[kk &* lda &+ i], b[kk &* ldb &+ j])
+                    #else
+                    acc = acc + a[kk &* lda &+ i] * b[kk &* ldb &+ j]
+                    #endif
+                    kk &+= 1
+                }
+                c[i * ldc + j] = alpha * acc
+            }
         }
     }
 
@@ -145,6 +201,42 @@ enum SmallMatrixProduct {
         }
         storeLanes(alpha * c0, c); storeLanes(alpha * c1, c + ldc)
         storeLanes(alpha * c2, c + 2 * ldc); storeLanes(alpha * c3, c + 3 * ldc)
+    }
+
+    /// 4 columns of A (rows of C) × 2 lane-vectors of B, summed over a chunk of `rows` rows:
+    /// the running sums start from the chunk's first product (`first`) or from C, and are stored
+    /// times `scale` (alpha after the last chunk, 1 before).
+    @inline(__always)
+    private static func transposedTile4x2(rows: Int, first: Bool, scale: Float, a: UnsafePointer<Float>, lda: Int,
+                                          b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let lanes = Lanes.scalarCount
+        var c0l, c0h, c1l, c1h, c2l, c2h, c3l, c3h: Lanes
+        var ar = a, br = b, rr = 0
+        if first {
+            let bLo = loadLanes(br), bHi = loadLanes(br + lanes)
+            c0l = ar[0] * bLo; c0h = ar[0] * bHi
+            c1l = ar[1] * bLo; c1h = ar[1] * bHi
+            c2l = ar[2] * bLo; c2h = ar[2] * bHi
+            c3l = ar[3] * bLo; c3h = ar[3] * bHi
+            ar += lda; br += ldb; rr = 1
+        } else {
+            c0l = loadLanes(c); c0h = loadLanes(c + lanes)
+            c1l = loadLanes(c + ldc); c1h = loadLanes(c + ldc + lanes)
+            c2l = loadLanes(c + 2 * ldc); c2h = loadLanes(c + 2 * ldc + lanes)
+            c3l = loadLanes(c + 3 * ldc); c3h = loadLanes(c + 3 * ldc + lanes)
+        }
+        while rr < rows {
+            let bLo = loadLanes(br), bHi = loadLanes(br + lanes)
+            c0l = multiplyAdd(c0l, ar[0], bLo); c0h = multiplyAdd(c0h, ar[0], bHi)
+            c1l = multiplyAdd(c1l, ar[1], bLo); c1h = multiplyAdd(c1h, ar[1], bHi)
+            c2l = multiplyAdd(c2l, ar[2], bLo); c2h = multiplyAdd(c2h, ar[2], bHi)
+            c3l = multiplyAdd(c3l, ar[3], bLo); c3h = multiplyAdd(c3h, ar[3], bHi)
+            ar += lda; br += ldb; rr &+= 1
+        }
+        storeLanes(scale * c0l, c); storeLanes(scale * c0h, c + lanes)
+        storeLanes(scale * c1l, c + ldc); storeLanes(scale * c1h, c + ldc + lanes)
+        storeLanes(scale * c2l, c + 2 * ldc); storeLanes(scale * c2h, c + 2 * ldc + lanes)
+        storeLanes(scale * c3l, c + 3 * ldc); storeLanes(scale * c3h, c + 3 * ldc + lanes)
     }
 
     /// One row × 2 lane-vectors (the rows after the last full 4-row tile).
