@@ -75,8 +75,9 @@ public struct FullyConnectedNet: Sendable {
                     for k in 0..<layerCount {
                         let (hIn, hOut) = (sizes[k], sizes[k + 1])
                         let alpha = 1 / Float(hIn).squareRoot()
-                        // Small inner dimensions (the radial MLPs' k = 8, 16): the hand-made
-                        // product, which writes C without a zeroing pass or packing.
+                        // Short inner dimensions (the radial MLPs' 8 and 16, the decoder's few
+                        // tens): the hand-made product, which writes C with no zeroing pass or
+                        // packing and does not depend on OpenBLAS's CPU detection.
                         if k == layerCount - 1 {
                             SmallMatrixProduct.multiply(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
                                                         b: weights + weightOffsets[k], c: output + r.lowerBound * hOut, ldc: hOut)
