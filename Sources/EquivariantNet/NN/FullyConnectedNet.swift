@@ -75,15 +75,18 @@ public struct FullyConnectedNet: Sendable {
                     for k in 0..<layerCount {
                         let (hIn, hOut) = (sizes[k], sizes[k + 1])
                         let alpha = 1 / Float(hIn).squareRoot()
+                        // Short inner dimensions (the radial MLPs' 8 and 16, the decoder's few
+                        // tens): the hand-made product, which writes C with no zeroing pass or
+                        // packing and does not depend on OpenBLAS's CPU detection.
                         if k == layerCount - 1 {
-                            BLAS.sgemm(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
-                                       b: weights + weightOffsets[k], c: output + r.lowerBound * hOut)
+                            SmallMatrixProduct.multiply(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
+                                                        b: weights + weightOffsets[k], c: output + r.lowerBound * hOut, ldc: hOut)
                         } else {
                             // z_k into the tape's values, then (act, act′) in place.
                             let column = hiddenOffset(k + 1)
                             let v = values! + r.lowerBound * width + column, d = derivatives! + r.lowerBound * width + column
-                            BLAS.sgemm(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
-                                       b: weights + weightOffsets[k], c: v, ldc: width)
+                            SmallMatrixProduct.multiply(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
+                                                        b: weights + weightOffsets[k], c: v, ldc: width)
                             for row in 0..<r.count {
                                 activation.valuesAndDerivatives(v + row * width, derivatives: d + row * width, count: hOut)
                             }
@@ -119,8 +122,9 @@ public struct FullyConnectedNet: Sendable {
             blocks.forEach { _, r in
                 let (a, lda) = k == 0 ? (input + r.lowerBound * hIn, hIn)
                                       : (values! + r.lowerBound * width + hiddenOffset(k), width)
-                BLAS.sgemm(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
-                           b: weights + weightOffsets[k], c: output + r.lowerBound * hOut)
+                // The same call as forward's last layer: bitwise the same output.
+                SmallMatrixProduct.multiply(m: r.count, n: hOut, k: hIn, alpha: alpha, a: a, lda: lda,
+                                            b: weights + weightOffsets[k], c: output + r.lowerBound * hOut, ldc: hOut)
             }
         }
     }
