@@ -10,8 +10,8 @@ import Foundation
 /// row-major at `weightOffsets[k]` (the same order as e3nn's `layers[k].weight`, shape (h_in, h_out)).
 /// Activations are row-major `[rows][size]`.
 ///
-/// Rows are processed in fixed blocks (`RowBlocks`), one `sgemm` per layer and block, the blocks
-/// spread over threads; weight gradients are summed per block and then block by block in a fixed
+/// Rows are processed in fixed blocks (`RowBlocks`), one matrix product per layer and block
+/// (`SmallMatrixProduct`: the inner dimensions are short), the blocks spread over threads; weight gradients are summed per block and then block by block in a fixed
 /// order, so results are bitwise independent of the thread count. The tape keeps only the hidden
 /// layers' activations and derivatives (`[rows][hidden]`, small for the radial MLPs); the input
 /// stays with the caller and the output can be recomputed from the tape (`recomputeOutput`).
@@ -187,19 +187,19 @@ public struct FullyConnectedNet: Sendable {
                             let (a, lda) = k == 0 ? (input + r.lowerBound * hIn, hIn)
                                                   : (UnsafePointer(values! + r.lowerBound * width + hiddenOffset(k)), width)
                             // ∂L/∂W_k (this block) = a_kᵀ g / √hIn
-                            BLAS.sgemm(transA: true, m: hIn, n: hOut, k: n, alpha: alpha, a: a, lda: lda,
-                                       b: g, ldb: ldg, c: partial + b * params + weightOffsets[k])
+                            SmallMatrixProduct.multiply(m: hIn, n: hOut, k: n, alpha: alpha, aTransposed: a, lda: lda,
+                                                        b: g, ldb: ldg, c: partial + b * params + weightOffsets[k], ldc: hOut)
                             if k == 0 {
                                 // ∂L/∂input = g W_0ᵀ / √hIn
                                 if let gradInput {
-                                    BLAS.sgemm(transB: true, m: n, n: hIn, k: hOut, alpha: alpha, a: g, lda: ldg,
-                                               b: weights, ldb: hOut, c: gradInput + r.lowerBound * hIn)
+                                    SmallMatrixProduct.multiply(m: n, n: hIn, k: hOut, alpha: alpha, a: g, lda: ldg,
+                                                                bTransposed: weights, c: gradInput + r.lowerBound * hIn, ldc: hIn)
                                 }
                                 break
                             }
                             // ∂L/∂z_{k−1} = (g W_kᵀ / √hIn) ⊙ act′(z_{k−1})
-                            BLAS.sgemm(transB: true, m: n, n: hIn, k: hOut, alpha: alpha, a: g, lda: ldg,
-                                       b: weights + weightOffsets[k], ldb: hOut, c: next)
+                            SmallMatrixProduct.multiply(m: n, n: hIn, k: hOut, alpha: alpha, a: g, lda: ldg,
+                                                        bTransposed: weights + weightOffsets[k], c: next, ldc: hIn)
                             let d = derivatives! + r.lowerBound * width + hiddenOffset(k)
                             for row in 0..<n {
                                 let nr = next + row * hIn, dr = d + row * width
