@@ -281,20 +281,22 @@ public final class PropensityModel {
                 last.radial.forward(weights: scalarRadialWeights, input: t.radialBasis, output: &edgeWeights,
                                     tape: &t.radialTapes[k], blocks: pairs)
                 fit(&scalarMessages, n * c)
-                messages(last.tensorProduct, features: t.features[k], harmonics: t.harmonics, edgeWeights: edgeWeights, input: input, scale: scale,
-                         output: &scalarMessages, threads: threads)
-                t.messages[k].withUnsafeMutableBufferPointer { m in
-                    for i in 0..<n {
-                        let row = m.baseAddress! + i * dim
-                        row.update(from: scalarMessages.withUnsafeBufferPointer { $0.baseAddress! + i * c }, count: c)
-                        (row + c).update(repeating: 0, count: dim - c)
+                messages(last.tensorProduct, features: t.features[k], harmonics: t.harmonics, edgeWeights: edgeWeights,
+                         input: input, scale: scale, output: &scalarMessages, threads: threads)
+                scalarMessages.withUnsafeBufferPointer { sm in
+                    t.messages[k].withUnsafeMutableBufferPointer { m in
+                        for i in 0..<n {
+                            let row = m.baseAddress! + i * dim
+                            row.update(from: sm.baseAddress! + i * c, count: c)
+                            (row + c).update(repeating: 0, count: dim - c)
+                        }
                     }
                 }
             } else {
                 layer.radial.forward(weights: parameters + layer.radialOffset, input: t.radialBasis, output: &edgeWeights,
                                      tape: &t.radialTapes[k], blocks: pairs)
-                messages(layer.tensorProduct, features: t.features[k], harmonics: t.harmonics, edgeWeights: edgeWeights, input: input, scale: scale,
-                         output: &t.messages[k], threads: threads)
+                messages(layer.tensorProduct, features: t.features[k], harmonics: t.harmonics, edgeWeights: edgeWeights,
+                         input: input, scale: scale, output: &t.messages[k], threads: threads)
             }
             // z = PostLinear(m) + s
             fit(&t.gateInputs[k], n * zdim)
