@@ -406,7 +406,9 @@ struct Trainer {
             }
             if world.isRoot {
                 let path = outDirectory + "/metrics.jsonl"
-                if !fm.fileExists(atPath: path) { fm.createFile(atPath: path, contents: nil) }
+                if !fm.fileExists(atPath: path) && !fm.createFile(atPath: path, contents: nil) {
+                    throw ValidationFailure("cannot create \(path) (the run's metrics): check the directory's permissions and free space")
+                }
                 let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
                 try handle.seekToEnd()
                 try handle.write(contentsOf: Data((jsonLine(line) + "\n").utf8))
