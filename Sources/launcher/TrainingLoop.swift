@@ -405,14 +405,16 @@ struct Trainer {
                 log("epoch \(epoch) validation: loss \(String(format: "%.4f", loss))  \(summary)")
             }
             if world.isRoot {
-                let path = outDirectory + "/metrics.jsonl"
-                if !fm.fileExists(atPath: path) && !fm.createFile(atPath: path, contents: nil) {
-                    throw ValidationFailure("cannot create \(path) (the run's metrics): check the directory's permissions and free space")
+                let path = outDirectory + "/metrics.jsonl", url = URL(fileURLWithPath: path)
+                do {
+                    if !fm.fileExists(atPath: path) { try Data().write(to: url) }
+                    let handle = try FileHandle(forWritingTo: url)
+                    try handle.seekToEnd()
+                    try handle.write(contentsOf: Data((jsonLine(line) + "\n").utf8))
+                    try handle.close()
+                } catch {
+                    throw ValidationFailure("cannot append to \(path) (the run's metrics): \(error.localizedDescription)")
                 }
-                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-                try handle.seekToEnd()
-                try handle.write(contentsOf: Data((jsonLine(line) + "\n").utf8))
-                try handle.close()
             }
             if epoch % tc.checkpointEvery == 0 || epoch == tc.epochs { try saveCheckpoint() }
         }

@@ -26,12 +26,16 @@ final class ReportCommandTests: ScratchDirectoryTestCase {
         }
         var series: [String: Series] = [:]
         var elementCount = 0
+        /// The canvas width and the legend's names with the x where each starts.
+        var width = Double.nan
+        var legend: [(x: Double, name: String)] = []
     }
 
     final class SVGReader: NSObject, XMLParserDelegate {
         var figure = Figure()
         var area: (x: Double, y: Double, w: Double, h: Double, xd: (Double, Double), yd: (Double, Double), log: Bool)?
         var current: String?
+        var inLegend = false, legendText: (x: Double, name: String)?
 
         func invert(_ px: Double, _ py: Double) -> (Double, Double) {
             let a = area!
@@ -47,6 +51,13 @@ final class ReportCommandTests: ScratchDirectoryTestCase {
                 (attributes[key] ?? "").split(separator: " ").map { Double($0) ?? .nan }
             }
             func number(_ key: String) -> Double { Double(attributes[key] ?? "") ?? .nan }
+            if element == "svg" {
+                figure.width = number("width")
+            } else if element == "g", attributes["class"] == "legend" {
+                inLegend = true
+            } else if element == "text", inLegend {
+                legendText = (number("x"), "")
+            }
             if element == "rect", attributes["class"] == "plot-area" {
                 let xd = numbers("data-x-domain"), yd = numbers("data-y-domain")
                 area = (number("x"), number("y"), number("width"), number("height"), (xd[0], xd[1]), (yd[0], yd[1]),
@@ -64,8 +75,13 @@ final class ReportCommandTests: ScratchDirectoryTestCase {
             }
         }
 
+        func parser(_ parser: XMLParser, foundCharacters string: String) {
+            legendText?.name += string
+        }
+
         func parser(_ parser: XMLParser, didEndElement element: String, namespaceURI: String?, qualifiedName: String?) {
-            if element == "g" { current = nil }
+            if element == "g" { current = nil; inLegend = false }
+            if element == "text", let text = legendText { figure.legend.append(text); legendText = nil }
         }
     }
 
@@ -76,6 +92,11 @@ final class ReportCommandTests: ScratchDirectoryTestCase {
         parser.delegate = reader
         XCTAssertTrue(parser.parse(), "\(file) is not well-formed XML: \(String(describing: parser.parserError))")
         XCTAssertNotNil(reader.area, "\(file) has no plot area")
+        // Every legend name fits on the canvas, at 6.5 px per character (the mean advance of a
+        // 12 px sans-serif font; the longest name here is "B, untrained heads per-snapshot mean").
+        for (x, name) in reader.figure.legend {
+            XCTAssertLessThanOrEqual(x + 6.5 * Double(name.count), reader.figure.width, "\(file): legend '\(name)' is clipped")
+        }
         return reader.figure
     }
 
@@ -149,6 +170,7 @@ final class ReportCommandTests: ScratchDirectoryTestCase {
         let times = scores["times"] as! [Double]
         let species = scores["species"] as! [String: [String: [Any]]]
         let rhoTime = try readFigure(out + "/rho-vs-time.svg")
+        XCTAssertTrue(rhoTime.legend.contains { $0.name == "B, untrained heads per-snapshot mean" }, "\(rhoTime.legend)")
         for s in ["A", "B"] {
             let pooled = species[s]!["pearson_pooled"]!.map { ($0 as! NSNumber).doubleValue }
             let mean = species[s]!["pearson_mean"]!.map { ($0 as! NSNumber).doubleValue }

@@ -80,6 +80,36 @@ final class TrainCommandTests: ScratchDirectoryTestCase {
 
     /// Inherent-structure positions and extra scalars from the command line; a file lacking
     /// what the configuration asks for is a clear error.
+    /// Every command that runs the network takes `--threads` (one option group), and the thread
+    /// count does not change what it computes.
+    func testThreadsOptionInEveryNetworkCommandAndResultsIndependentOfIt() throws {
+        for command in ["train", "evaluate", "predict", "cross-evaluate", "embed", "probe", "report"] {
+            let help = try launcher([command, "--help"])
+            XCTAssertEqual(help.status, 0, help.standardError)
+            XCTAssertTrue(help.standardOutput.contains("--threads") && help.standardOutput.contains("OMP_NUM_THREADS"),
+                          "\(command) --help: \(help.standardOutput)")
+        }
+        let train = try writeSnapshots("train.h5", count: 3, seed: 6, times: [0.5, 12])
+        let run = path("run")
+        let t = try launcher(["train", "--data", train, "--out", run, "--config", try writeConfig(epochs: 1, batch: 3)])
+        XCTAssertEqual(t.status, 0, t.standardError)
+        let one = try launcher(["evaluate", "--checkpoint", run, "--data", train, "--json", "--threads", "1"])
+        let three = try launcher(["evaluate", "--checkpoint", run, "--data", train, "--json", "--threads", "3"])
+        XCTAssertEqual(one.status, 0, one.standardError)
+        XCTAssertTrue(one.standardOutput.contains("pearson_pooled"), one.standardOutput)
+        XCTAssertEqual(three.standardOutput, one.standardOutput)
+    }
+
+    /// A metrics file that cannot be written stops the run with an error naming it.
+    func testAnUnwritableMetricsFileIsAnErrorNamingIt() throws {
+        let train = try writeSnapshots("train.h5", count: 2, seed: 4, times: [0.5, 12])
+        let run = path("run")
+        try FileManager.default.createDirectory(atPath: run + "/metrics.jsonl", withIntermediateDirectories: true)
+        let r = try launcher(["train", "--data", train, "--out", run, "--config", try writeConfig(epochs: 1, batch: 2)])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.standardError.contains("cannot append to \(run)/metrics.jsonl"), r.standardError)
+    }
+
     func testInherentPositionsAndExtraScalarsFromTheCommandLine() throws {
         let withInherent = try writeSnapshots("inherent.h5", count: 2, seed: 8, times: [0.5, 12], inherent: true)
         let thermalOnly = try writeSnapshots("thermal.h5", count: 2, seed: 9, times: [0.5, 12])
