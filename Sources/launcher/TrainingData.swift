@@ -172,7 +172,8 @@ final class SnapshotCache {
         } else {
             raw = try preparer.prepare(file, snapshot: k)
             let n = raw.particleCount, e = raw.input.edgeCount
-            let bytes = e * 20 + n * (16 + 8 * preparer.config.extraScalars.count + 4 * preparer.config.times.count)
+            // Per edge: sender 8, vector 12, its pair row 4, half a pair's two edge indices 4.
+            let bytes = e * 28 + n * (16 + 8 * preparer.config.extraScalars.count + 4 * preparer.config.times.count)
             if keptBytes + bytes <= budgetBytes {
                 kept[k] = raw
                 keptBytes += bytes

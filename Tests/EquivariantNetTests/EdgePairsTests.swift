@@ -5,14 +5,18 @@ import XCTest
 /// `EdgePairs` (one row of radial weights per neighbour pair) and the tensor products reading w
 /// by row and writing ∂L/∂w at given rows, against the per-edge reference loops.
 final class EdgePairsTests: XCTestCase {
+    /// The cell-list graph of n particles placed uniformly at random in a cubic box, and its pairs.
+    func randomGraph(seed: UInt64, particles n: Int, box: Double, cutoff: Double) throws -> (NeighborGraph, EdgePairs) {
+        var rng = RandomSource(seed: seed)
+        let positions = (0..<(3 * n)).map { _ in rng.uniform() * box }
+        let graph = try NeighborGraph(positions: positions, box: [box, box, box], cutoff: cutoff)
+        return (graph, EdgePairs(receiverOffsets: graph.receiverOffsets, senders: graph.senders, vectors: graph.edgeVectors))
+    }
+
     /// A cell-list graph of a random configuration: every edge has its reverse, exactly negated,
     /// so the rows are exactly the E/2 pairs.
     func testEveryEdgeOfACutoffGraphIsPairedWithItsReverse() throws {
-        var rng = RandomSource(seed: 3)
-        let n = 300, box = 6.0
-        let positions = (0..<(3 * n)).map { _ in rng.uniform() * box }
-        let graph = try NeighborGraph(positions: positions, box: [box, box, box], cutoff: 1.5)
-        let pairs = EdgePairs(receiverOffsets: graph.receiverOffsets, senders: graph.senders, vectors: graph.edgeVectors)
+        let (graph, pairs) = try randomGraph(seed: 3, particles: 300, box: 6, cutoff: 1.5)
         XCTAssertGreaterThan(graph.edgeCount, 1000)
         XCTAssertEqual(2 * pairs.rowCount, graph.edgeCount)
         var seen = [Int](repeating: 0, count: graph.edgeCount)
@@ -57,11 +61,9 @@ final class EdgePairsTests: XCTestCase {
     /// Forward with w by row and backward with ∂L/∂w at given rows (then summed per pair) equal the
     /// reference loops on the per-edge expansion of w, and do not depend on the thread count.
     func testTensorProductWithWeightsPerPairMatchesThePerEdgeReference() throws {
-        var rng = RandomSource(seed: 8)
-        let n = 80, box = 4.4
-        let positions = (0..<(3 * n)).map { _ in rng.uniform() * box }
-        let graph = try NeighborGraph(positions: positions, box: [box, box, box], cutoff: 1.6)
-        let pairs = EdgePairs(receiverOffsets: graph.receiverOffsets, senders: graph.senders, vectors: graph.edgeVectors)
+        let n = 80
+        let (graph, pairs) = try randomGraph(seed: 8, particles: n, box: 4.4, cutoff: 1.6)
+        var rng = RandomSource(seed: 9)
         let tp = TensorProductUVU(channels: 8, inputLmax: 3, shLmax: 3, outputLmax: 3)
         let (e, wE) = (graph.edgeCount, tp.weightsPerEdge)
         let sh = SphericalHarmonics(lmax: 3)

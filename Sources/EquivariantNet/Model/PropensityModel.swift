@@ -405,7 +405,7 @@ public final class PropensityModel {
             // self-interaction's, ∂L/∂w_e is written per edge.
             if let last = scalarOutputLayer(k, t) {
                 // ∂L/∂m has no l ≥ 1 part here (nothing read those features): the l = 0 paths alone.
-                gatherScalarRadialWeights(last, parameters + layer.radialOffset)
+                // `scalarRadialWeights` still holds forward's gather (the same parameters).
                 if edgeWeightsLayer != k {
                     last.radial.recomputeOutput(weights: scalarRadialWeights, input: t.radialBasis,
                                                 tape: t.radialTapes[k], output: &edgeWeights, blocks: pairs)
