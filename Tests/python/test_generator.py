@@ -159,7 +159,7 @@ def test_resume_skips_and_recomputes_identically(tiny):
     r = generate(tiny["work"], tiny["dir"] / "again")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "1 configurations already done, 1 to do" in r.stdout
-    assert "equilibration: found 2 configurations" in r.stdout
+    assert "trajectory 1/1: equilibrated configurations found" in r.stdout
     after = np.load(tiny["work"] / "snap_2.npz")["displacements"]
     np.testing.assert_array_equal(before, after)                  # same seeds -> same runs
     with h5py.File(f"{tiny['prefix']}-train.h5", "r") as a, h5py.File(tiny["dir"] / "again-train.h5", "r") as b:
