@@ -286,3 +286,86 @@ def test_importer_command(tmp_path):
     r = subprocess.run([sys.executable, os.path.join(TOOLS, "lammps_to_h5.py"), "--temperature", "0.7",
                         "--out", str(out), str(tmp_path / "missing.data")], capture_output=True, text=True)
     assert r.returncode != 0 and "missing.data" in r.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Several trajectories, output in parts, interruption
+# ---------------------------------------------------------------------------------------------
+
+PART_ARGS = ["--temperature", str(T), "--particles", str(N), "--snapshots", "4", "--trajectories", "2",
+             "--runs", "2", "--times", "0.005,0.1,0.5", "--tau-alpha", "1", "--equilibration", "2",
+             "--melt-time", "1", "--quench-time", "1", "--seed", "7", "--jobs", "2",
+             "--part-size", "2", "--test-fraction", "0", "--rate", "5000"]
+
+
+def generate_parts(work, out):
+    return [sys.executable, os.path.join(TOOLS, "generate_ka.py")] + PART_ARGS + [
+        "--work", str(work), "--out", str(out)]
+
+
+def read_part(path):
+    with h5py.File(path, "r") as f:
+        return {"configurations": json.loads(f.attrs["provenance"])["trajectory_snapshots"],
+                **{k: f[k][:] for k in ("positions", "positions_inherent", "propensity",
+                                        "scalars/epot_inherent")}}
+
+
+@pytest.fixture(scope="module")
+def parts_uninterrupted(tmp_path_factory):
+    d = tmp_path_factory.mktemp("parts")
+    r = subprocess.run(generate_parts(d / "work", d / "out" / "p"), capture_output=True, text=True,
+                       timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return d, r.stdout
+
+
+def test_parts_layout_and_independent_trajectories(parts_uninterrupted):
+    d, log = parts_uninterrupted
+    assert "cost estimate:" in log and "core-hours" in log and "ETA" in log
+    one, two = read_part(d / "out" / "p-part-001.h5"), read_part(d / "out" / "p-part-002.h5")
+    assert one["configurations"] == [1, 2] and two["configurations"] == [3, 4]
+    with h5py.File(d / "out" / "p-part-002.h5", "r") as f:
+        prov = json.loads(f.attrs["provenance"])
+        assert prov["trajectories_used"] == [2]
+        assert prov["equilibration_seeds"] == [7_999_001, 7_999_011]
+        assert f["snapshot_offsets"][:].tolist() == [0, N, 2 * N]
+    # Trajectory 2 starts from its own random configuration: no configuration repeats another.
+    firsts = [one["positions"][:N], one["positions"][N:], two["positions"][:N], two["positions"][N:]]
+    for i in range(4):
+        for j in range(i):
+            assert not np.allclose(firsts[i], firsts[j])
+
+
+def test_interrupted_run_resumes_without_loss_or_duplication(parts_uninterrupted, tmp_path):
+    """Kill the whole process group once the first part is written, run the same command again:
+    the parts equal the uninterrupted run's, value for value."""
+    reference, _ = parts_uninterrupted
+    cmd = generate_parts(tmp_path / "work", tmp_path / "out" / "p")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    killed_after_part = False
+    for line in proc.stdout:
+        if "p-part-001.h5" in line:
+            os.killpg(proc.pid, 9)
+            killed_after_part = True
+            break
+    proc.wait(timeout=60)
+    assert killed_after_part, "the first part was never written"
+    assert not (tmp_path / "out" / "p-part-002.h5").exists()
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "configurations already done" in r.stdout
+    for name in ("p-part-001.h5", "p-part-002.h5"):
+        got, want = read_part(tmp_path / "out" / name), read_part(reference / "out" / name)
+        assert got["configurations"] == want["configurations"]
+        for key in ("positions", "positions_inherent", "propensity", "scalars/epot_inherent"):
+            np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name} {key}")
+    leftovers = [f for f in os.listdir(tmp_path / "out") if f.endswith(".tmp")]
+    assert leftovers == []
+
+
+def test_snapshots_must_divide_into_trajectories(tmp_path):
+    cmd = generate_parts(tmp_path / "w", tmp_path / "o")
+    cmd[cmd.index("--snapshots") + 1] = "5"
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0 and "multiple of --trajectories" in r.stderr
