@@ -10,10 +10,18 @@ public enum DerivedScalar: String, CaseIterable, Sendable {
     /// structural predictor of propensity (Widmer-Cooper & Harrowell, PRL 96, 185701 (2006)).
     case inherentDisplacement = "displacement_inherent"
 
+    /// Each particle's Kob–Andersen potential energy in the inherent structure (half per pair,
+    /// shifted at the cut-off: what the generator stores from LAMMPS's `pe/atom`). Used when a
+    /// file holds inherent structures but no energies, as GlassBench imports do; a file's own
+    /// `scalars/epot_inherent` always takes precedence.
+    case inherentEnergy = "epot_inherent"
+
     /// What a file must hold to compute it.
     public var requirement: String {
         switch self {
         case .inherentDisplacement: return "positions_inherent"
+        case .inherentEnergy:
+            return "positions_inherent, species A and B only, box edges ≥ \(KobAndersenEnergy.minimumBoxEdge)"
         }
     }
 
@@ -21,6 +29,10 @@ public enum DerivedScalar: String, CaseIterable, Sendable {
     public func isComputable(from file: SnapshotFile) -> Bool {
         switch self {
         case .inherentDisplacement: return file.hasInherentPositions
+        case .inherentEnergy:
+            return file.hasInherentPositions && (0..<file.snapshotCount).allSatisfy {
+                KobAndersenEnergy.applies(speciesCount: file.attributes.speciesNames.count, box: file.box(ofSnapshot: $0))
+            }
         }
     }
 
@@ -38,6 +50,10 @@ public enum DerivedScalar: String, CaseIterable, Sendable {
                 }
                 return squared.squareRoot()
             }
+        case .inherentEnergy:
+            guard let inherent = s.inherentPositions,
+                  KobAndersenEnergy.applies(speciesCount: Int(s.species.max() ?? 0) + 1, box: s.box) else { return nil }
+            return KobAndersenEnergy.perParticle(positions: inherent, species: s.species, box: s.box)
         }
     }
 }

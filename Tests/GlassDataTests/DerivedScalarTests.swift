@@ -38,3 +38,57 @@ final class DerivedScalarTests: XCTestCase {
         XCTAssertEqual(sum / Double(count), 0.17233, accuracy: 5e-5)
     }
 }
+
+/// The Kob–Andersen inherent-structure energy (`DerivedScalar.inherentEnergy`).
+final class InherentEnergyTests: XCTestCase {
+    /// Two particles at a known distance, for each species pair: 4ε((σ/r)¹² − (σ/r)⁶) minus the
+    /// same at 2.5σ, half to each particle; nothing beyond the cut-off.
+    func testPairEnergyByHand() throws {
+        let box = [10.0, 10.0, 10.0]
+        for (species, eps, sigma) in [([Int32(0), 0], 1.0, 1.0), ([0, 1], 1.5, 0.8), ([1, 1], 0.5, 0.88)] {
+            for r in [0.9 * sigma, 1.2 * sigma, 2.4 * sigma, 2.6 * sigma] {
+                // Across the periodic boundary: 9.9 + r wraps to r − 0.1 from 9.9.
+                let positions = [9.9, 5.0, 5.0, (9.9 + r).truncatingRemainder(dividingBy: 10), 5.0, 5.0]
+                let e = KobAndersenEnergy.perParticle(positions: positions, species: species, box: box)
+                func lj(_ x: Double) -> Double { 4 * eps * (pow(sigma / x, 12) - pow(sigma / x, 6)) }
+                let expected = r < 2.5 * sigma ? 0.5 * (lj(r) - lj(2.5 * sigma)) : 0
+                XCTAssertEqual(e[0], expected, accuracy: 1e-12 * max(1, abs(expected)), "species \(species) r \(r)")
+                XCTAssertEqual(e[1], e[0], accuracy: 1e-15)
+            }
+        }
+    }
+
+    /// On the bundled files, against the generator's stored LAMMPS `pe/atom` values.
+    func testEqualsTheStoredValuesOfTheBundledFiles() throws {
+        var worst = 0.0, count = 0
+        for name in ["ka-N1000-T0.60-test.h5", "ka-N1000-T0.70-test.h5"] {
+            let path = BundledDatasetTests.dataFolder.appendingPathComponent(name).path
+            let file = try SnapshotFile(path: path, checkAllValues: false)
+            XCTAssertTrue(DerivedScalar.inherentEnergy.isComputable(from: file))
+            for k in 0..<file.snapshotCount {
+                let s = try file.readSnapshot(k)
+                let stored = try XCTUnwrap(s.scalars["epot_inherent"])
+                let computed = try XCTUnwrap(DerivedScalar.inherentEnergy.values(s))
+                for (a, b) in zip(stored, computed) { worst = max(worst, abs(a - b)); count += 1 }
+            }
+        }
+        XCTAssertEqual(count, 8 * 1000 + 3 * 1000)
+        // LAMMPS sums the same pair terms in another order: 1.2e-14 is the largest difference
+        // found (energies ≈ −7), asserted at 1e-13.
+        XCTAssertLessThan(worst, 1e-13, "largest difference \(worst)")
+    }
+
+    func testNotComputableWithoutInherentStructuresOrForThreeSpecies() {
+        let s = Snapshot(box: [10, 10, 10], positions: [0, 0, 0, 1, 1, 1], species: [0, 1])
+        XCTAssertNil(DerivedScalar.inherentEnergy.values(s))
+        var three = s
+        three.inherentPositions = s.positions
+        XCTAssertNotNil(DerivedScalar.inherentEnergy.values(three))
+        three.species = [0, 2]
+        XCTAssertNil(DerivedScalar.inherentEnergy.values(three))
+        var small = s
+        small.inherentPositions = s.positions
+        small.box = [4, 10, 10]
+        XCTAssertNil(DerivedScalar.inherentEnergy.values(small))
+    }
+}
