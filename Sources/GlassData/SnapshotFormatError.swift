@@ -17,6 +17,7 @@ public struct SnapshotFormatError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String {
+        if dataset.isEmpty { return "\(file): \(problem)" }
         let what = dataset.hasPrefix("@") ? "attribute '\(dataset.dropFirst())'" : "dataset '\(dataset)'"
         return "\(file): \(what): \(problem)"
     }
