@@ -11,6 +11,10 @@ The fixture lets the Swift model be checked value for value against e3nn:
     Tests/EquivariantNetTests/Fixtures/model/gradient.f32    the gradient of a training loss
                                                               (see "loss" in parity.json), same layout
 
+With --vectors V (and --scalars E) the network also reads V extra per-particle vectors (irreps
+l = 1, e.g. r_IS - r) and E extra scalars: the embedding maps them to C scalars and C vectors,
+so the first interaction layer starts from a vector field (fixture folder model-vectors/).
+
 The weights are drawn N(0, 1) (as e3nn initialises them), rounded to Float32 so that both sides
 see exactly the same numbers, and the network then runs in float64.
 
@@ -18,9 +22,11 @@ Flat parameter layout (the order `ParameterLayout` in Swift uses; every matrix r
 [fan_in, fan_out], as e3nn stores them):
 
     embedding                 (n_species + n_extra) x C
+                              then n_vectors x C (only with extra vectors: l = 1 -> l = 1)
     for each layer k = 0 ..< K:
       self.l0                 C x 4C           (C activated scalars + 3C gates)
-      self.l1 .. self.l3      C x C            (absent in layer 0: its input has only scalars)
+      self.l1 .. self.l3      C x C            (layer 0: only the l its input has: l = 0, and
+                                               l = 1 with extra vectors)
       radial.w1               n_basis x 16
       radial.w2               16 x 16
       radial.w3               16 x (paths_k * C)    column index = path * C + channel
@@ -31,9 +37,9 @@ Flat parameter layout (the order `ParameterLayout` in Swift uses; every matrix r
     decoder.w3                32 x (n_species * n_times)   column index = species * T + time
 
 Tensor-product paths are ordered l1, then l2, then l3 (lexicographic), keeping every l3 with
-|l1 - l2| <= l3 <= min(l1 + l2, lmax); layer 0's input has l1 = 0 only.
+|l1 - l2| <= l3 <= min(l1 + l2, lmax); layer 0's input has l1 = 0 only (l1 = 0, 1 with vectors).
 
-Usage: python3 tools/e3nn_model.py [--out DIR] [--seed S]
+Usage: python3 tools/e3nn_model.py [--out DIR] [--seed S] [--scalars E --vectors V]
 """
 
 import argparse
@@ -62,6 +68,7 @@ CONFIG = dict(
     times=[0.1, 0.5, 2.0, 5.0, 12.0, 30.0],
     n_species=2,
     n_extra_scalars=0,
+    n_extra_vectors=0,
 )
 
 
@@ -123,10 +130,15 @@ class Model(torch.nn.Module):
     def __init__(self, cfg):
         super().__init__()
         c, lmax = cfg["channels"], cfg["lmax"]
-        n_in = cfg["n_species"] + cfg["n_extra_scalars"]
+        n_in, n_vec = cfg["n_species"] + cfg["n_extra_scalars"], cfg["n_extra_vectors"]
         self.cfg = cfg
-        self.embedding = o3.Linear(f"{n_in}x0e", f"{c}x0e")
-        layers = [Interaction(o3.Irreps(f"{c}x0e"), cfg)]
+        if n_vec:
+            first = o3.Irreps(f"{c}x0e+{c}x1e")
+            self.embedding = o3.Linear(f"{n_in}x0e+{n_vec}x1e", first)
+        else:
+            first = o3.Irreps(f"{c}x0e")
+            self.embedding = o3.Linear(f"{n_in}x0e", first)
+        layers = [Interaction(first, cfg)]
         for _ in range(cfg["layers"] - 1):
             layers.append(Interaction(hidden_irreps(c, lmax), cfg))
         self.layers = torch.nn.ModuleList(layers)
@@ -143,12 +155,16 @@ class Model(torch.nn.Module):
         parts += [lay.weight.reshape(-1) for lay in self.decoder]
         return torch.cat([p.reshape(-1) for p in parts])
 
-    def forward(self, species, extra, senders, receivers, vectors, avg_neighbors, record=None):
+    def forward(self, species, extra, senders, receivers, vectors, avg_neighbors, record=None,
+                extra_vectors=None):
+        """extra: [N, E] scalars; extra_vectors: [N, V, 3], each vector (x, y, z) like Y^1's order."""
         cfg = self.cfg
         lmax = cfg["lmax"]
         x = torch.nn.functional.one_hot(species, cfg["n_species"]).to(torch.float64)
         if extra is not None:
             x = torch.cat([x, extra], dim=1)
+        if extra_vectors is not None:
+            x = torch.cat([x, extra_vectors.reshape(len(species), -1)], dim=1)
         h = self.embedding(x)
         if record is not None:
             record.append(h)
@@ -195,11 +211,13 @@ def main():
     parser.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "Tests",
                                                       "EquivariantNetTests", "Fixtures", "model"))
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--scalars", type=int, default=0, help="extra per-particle scalars E")
+    parser.add_argument("--vectors", type=int, default=0, help="extra per-particle vectors V")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    cfg = CONFIG
+    cfg = dict(CONFIG, n_extra_scalars=args.scalars, n_extra_vectors=args.vectors)
     model = Model(cfg)
     # Round every weight to Float32 so that the Swift side holds exactly the same numbers.
     with torch.no_grad():
@@ -214,11 +232,18 @@ def main():
     pos, box, species = make_snapshot(rng, cells=4, density=0.95)
     send, recv, vec = edges(pos, box, cfg["cutoff"])
     avg_neighbors = len(send) / len(pos)
+    # Extra inputs as the network sees them (standardised), rounded to float32 like the weights.
+    n = len(pos)
+    extra = rng.normal(size=(n, args.scalars)).astype(np.float32).astype(np.float64) if args.scalars else None
+    extra_vectors = (rng.normal(size=(n, args.vectors, 3)).astype(np.float32).astype(np.float64)
+                     if args.vectors else None)
+    inputs = dict(extra=None if extra is None else torch.tensor(extra),
+                  extra_vectors=None if extra_vectors is None else torch.tensor(extra_vectors))
 
     record = []
     with torch.no_grad():
-        pred = model(torch.tensor(species), None, torch.tensor(send), torch.tensor(recv),
-                     torch.tensor(vec), avg_neighbors, record)
+        pred = model(torch.tensor(species), inputs["extra"], torch.tensor(send), torch.tensor(recv),
+                     torch.tensor(vec), avg_neighbors, record, extra_vectors=inputs["extra_vectors"])
 
     # The gradient of the training loss: mean over species-A particles and all times of
     # (prediction - target)^2, with made-up standardised targets target[i, t] = sin(i + 2t).
@@ -226,7 +251,8 @@ def main():
     targets = torch.sin(torch.arange(len(pos))[:, None] + 2.0 * torch.arange(T)[None, :])
     mask = torch.tensor(species == 0)
     model.zero_grad()
-    out = model(torch.tensor(species), None, torch.tensor(send), torch.tensor(recv), torch.tensor(vec), avg_neighbors)
+    out = model(torch.tensor(species), inputs["extra"], torch.tensor(send), torch.tensor(recv), torch.tensor(vec),
+                avg_neighbors, extra_vectors=inputs["extra_vectors"])
     loss = ((out - targets)[mask] ** 2).sum() / (mask.sum() * T)
     loss.backward()
     grads = []
@@ -249,6 +275,9 @@ def main():
         box=box.tolist(),
         positions=pos.tolist(),
         species=species.tolist(),
+        # Standardised extra inputs, [N][E] and [N][V][3] (x, y, z).
+        extra_scalars=[] if extra is None else extra.tolist(),
+        extra_vectors=[] if extra_vectors is None else extra_vectors.tolist(),
         edge_count=int(len(send)),
         avg_neighbors=avg_neighbors,
         # Raw network outputs (standardised units), one row of T per particle, its own species.
@@ -257,7 +286,8 @@ def main():
         # all times of (prediction - sin(i + 2t))^2.
         loss=loss.item(),
         # Features after the embedding and after each layer, for the first 3 particles
-        # (layout [C scalars][C x 3][C x 5][C x 7], channel-major within each l).
+        # (layout [C scalars][C x 3][C x 5][C x 7], channel-major within each l; after the
+        # embedding with extra vectors: [C scalars][C x 3]).
         features_head=[h[:3].numpy().tolist() for h in record],
         features_second_moment=[float(h.pow(2).mean()) for h in record],
     )
