@@ -3,7 +3,8 @@ import Foundation
 /// An array read from a NumPy `.npy` file (format versions 1.0, 2.0, 3.0).
 ///
 /// Supported: little-endian (or byte-order-free) integers i1 i2 i4 i8 u1 u2 u4 u8, floats f4 f8
-/// and booleans b1, C order. Values are kept as Double or Int64 (both exact for the data here).
+/// and booleans b1, in C or Fortran order (numpy saves a transposed array in Fortran order).
+/// Values are kept as Double or Int64 (both exact for the data here), always in C order.
 public struct NpyArray: Sendable {
     /// Dimensions, e.g. [4096, 3]; [] for a 0-d array.
     public let shape: [Int]
@@ -73,7 +74,6 @@ extension NpyArray {
         guard case .string(let descr)? = dictionary["descr"] else { throw fail("header has no 'descr' string: \(header)") }
         guard case .bool(let fortranOrder)? = dictionary["fortran_order"] else { throw fail("header has no 'fortran_order': \(header)") }
         guard case .tuple(let shape)? = dictionary["shape"] else { throw fail("header has no 'shape' tuple: \(header)") }
-        guard !fortranOrder else { throw fail("fortran_order True is not supported (save a C-ordered array)") }
         guard shape.allSatisfy({ $0 >= 0 }) else { throw fail("negative dimension in shape \(shape)") }
 
         guard descr.count == 3 else { throw fail("unsupported dtype '\(descr)'") }
@@ -100,7 +100,7 @@ extension NpyArray {
         }
         self.shape = shape
         self.descr = descr
-        self.values = bytes.withUnsafeBytes { raw in
+        let stored: Values = bytes.withUnsafeBytes { raw in
             let base = raw.baseAddress! + dataStart
             func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
                 T(littleEndian: base.loadUnaligned(fromByteOffset: i * size, as: T.self))
@@ -118,6 +118,31 @@ extension NpyArray {
             default: return .integer((0..<count).map { Int64(truncatingIfNeeded: load(UInt64.self, $0)) })
             }
         }
+        guard fortranOrder, shape.count > 1 else { values = stored; return }
+        let offsets = NpyArray.fortranOffsets(shape)
+        switch stored {
+        case .float(let v): values = .float(offsets.map { v[$0] })
+        case .integer(let v): values = .integer(offsets.map { v[$0] })
+        }
+    }
+
+    /// For each element in C order, its offset in the Fortran-ordered (column-major) data.
+    static func fortranOffsets(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        for d in 1..<shape.count { strides[d] = strides[d - 1] * shape[d - 1] }
+        var offsets = [Int](), index = [Int](repeating: 0, count: shape.count)
+        offsets.reserveCapacity(shape.reduce(1, *))
+        for _ in 0..<shape.reduce(1, *) {
+            offsets.append(zip(index, strides).reduce(0) { $0 + $1.0 * $1.1 })
+            var d = shape.count - 1
+            while d >= 0 {
+                index[d] += 1
+                if index[d] < shape[d] { break }
+                index[d] = 0
+                d -= 1
+            }
+        }
+        return offsets
     }
 }
 

@@ -231,6 +231,15 @@ public final class SnapshotFile {
         }
     }
 
+    /// Checks positions `[n × 3]` of snapshot `k`: finite, within `PositionBounds.boxLengths`
+    /// box lengths of the box, and no two particles closer than `PositionBounds.coincidence`.
+    private func checkPlacement(_ positions: [Double], _ name: String, snapshot k: Int) throws {
+        try checkFinite(positions, name, snapshot: k, width: 3)
+        if let violation = PositionBounds.violation(positions, box: box(ofSnapshot: k)) {
+            throw problem(name, violation.message(offset: offsets[k], snapshot: k))
+        }
+    }
+
     /// Reads snapshot `k` (hyperslabs of rows offsets[k] ..< offsets[k+1]) and checks its
     /// values: finite positions, scalars and targets; species in 0 ..< speciesNames.count.
     public func readSnapshot(_ k: Int) throws -> Snapshot {
@@ -239,11 +248,11 @@ public final class SnapshotFile {
         }
         let rows = offsets[k] ..< offsets[k + 1]
         let positions = try readRows(positionsData, "positions", rows, as: Double.self)
-        try checkFinite(positions, "positions", snapshot: k, width: 3)
+        try checkPlacement(positions, "positions", snapshot: k)
         var inherent: [Double]? = nil
         if let inherentData {
             inherent = try readRows(inherentData, "positions_inherent", rows, as: Double.self)
-            try checkFinite(inherent!, "positions_inherent", snapshot: k, width: 3)
+            try checkPlacement(inherent!, "positions_inherent", snapshot: k)
         }
         let species = try readRows(speciesData, "species", rows, as: Int32.self)
         let speciesCount = attributes.speciesNames.count

@@ -35,12 +35,18 @@ public enum SnapshotFileWriter {
                 throw problem("positions", "snapshot \(k) has \(snapshot.positions.count) values for \(n) particles")
             }
             guard snapshot.positions.allSatisfy({ $0.isFinite }) else { throw problem("positions", "snapshot \(k) has non-finite values") }
+            if let violation = PositionBounds.violation(snapshot.positions, box: snapshot.box) {
+                throw problem("positions", violation.message(offset: Int(offsets[k]), snapshot: k))
+            }
             guard (snapshot.inherentPositions != nil) == hasInherent else {
                 throw problem("positions_inherent", "snapshot \(k) differs from snapshot 0 in having inherent positions")
             }
             if let inherent = snapshot.inherentPositions {
                 guard inherent.count == 3 * n, inherent.allSatisfy({ $0.isFinite }) else {
                     throw problem("positions_inherent", "snapshot \(k): need \(3 * n) finite values, got \(inherent.count)")
+                }
+                if let violation = PositionBounds.violation(inherent, box: snapshot.box) {
+                    throw problem("positions_inherent", violation.message(offset: Int(offsets[k]), snapshot: k))
                 }
             }
             if let bad = snapshot.species.first(where: { $0 < 0 || Int($0) >= speciesCount }) {

@@ -91,6 +91,46 @@ final class SnapshotValidationTests: XCTestCase {
                           ["dataset 'times'", "times[1] = nan"])
     }
 
+    /// Two particles within 1e-3 of each other (here across the periodic boundary of snapshot 1,
+    /// box 6 × 5.5 × 7) are an error naming the snapshot and both particles.
+    func testCoincidentParticles() throws {
+        var positions = (0..<21).map { Double($0) * 0.25 }
+        positions[15 ..< 18] = [5.9999, 5.5 + 1e-4, 7]     // particle 5 = snapshot 1, particle 2
+        positions[18 ..< 21] = [-1e-4, 0, 14 + 2e-4]       // particle 6, 3e-4 from particle 5
+        try assertInvalid("coincident", { $0.datasets["positions"] = (.double(positions), [7, 3]) },
+                          ["dataset 'positions'", "particles 5 and 6 (snapshot 1, particles 2 and 3 of it)", "coincident"])
+        var inherent = (0..<21).map { Double($0) * 0.25 + 0.01 }
+        inherent[3 ..< 6] = inherent[0 ..< 3]
+        try assertInvalid("coincident-inherent", { $0.datasets["positions_inherent"] = (.double(inherent), [7, 3]) },
+                          ["dataset 'positions_inherent'", "particles 0 and 1 (snapshot 0", "are 0.0 apart"])
+        // 2e-3 apart is two particles.
+        positions[18 ..< 21] = [-2e-3, 0, 14]
+        positions[15 ..< 18] = [6, 5.5, 7]
+        let path = directory + "/close.h5"
+        var raw = RawSnapshotFile()
+        raw.datasets["positions"] = (.double(positions), [7, 3])
+        try raw.write(to: path)
+        XCTAssertNoThrow(try SnapshotFile(path: path))
+    }
+
+    /// A coordinate beyond 1000 box lengths is an error naming the particle; unwrapped
+    /// coordinates within the bound are read.
+    func testCoordinatesFarFromTheBox() throws {
+        var positions = (0..<21).map { Double($0) * 0.25 }
+        positions[4] = 1e30                                 // particle 1 (snapshot 0), y; box 5
+        try assertInvalid("far", { $0.datasets["positions"] = (.double(positions), [7, 3]) },
+                          ["dataset 'positions'", "coordinate 1e+30 of particle 1 (snapshot 0, particle 1 of it)", "1000 box lengths"])
+        positions[4] = -5001
+        try assertInvalid("far-negative", { $0.datasets["positions"] = (.double(positions), [7, 3]) },
+                          ["coordinate -5001.0 of particle 1"])
+        positions[4] = -4999                                // 999.8 box lengths: an unwrapped trajectory
+        let path = directory + "/unwrapped.h5"
+        var raw = RawSnapshotFile()
+        raw.datasets["positions"] = (.double(positions), [7, 3])
+        try raw.write(to: path)
+        XCTAssertEqual(try SnapshotFile(path: path).readSnapshot(0).positions[4], -4999)
+    }
+
     func testNonPositiveBox() throws {
         try assertInvalid("zero-box", { $0.datasets["box"] = (.double([5, 0, 5, 6, 6, 6]), [2, 3]) },
                           ["dataset 'box'", "snapshot 0 has edge Ly = 0.0"])
@@ -174,6 +214,12 @@ final class SnapshotValidationTests: XCTestCase {
         bad = good; bad.positions[4] = .nan
         assertThrows(try SnapshotFileWriter.write(path: path, attributes: attributes, times: [1], snapshots: [bad]),
                      containing: ["positions", "non-finite"])
+        bad = good; bad.positions = [0, 0, 0, 4, 4, 4]      // the same place across the boundary
+        assertThrows(try SnapshotFileWriter.write(path: path, attributes: attributes, times: [1], snapshots: [good, bad]),
+                     containing: ["positions", "particles 2 and 3 (snapshot 1, particles 0 and 1 of it)", "coincident"])
+        bad = good; bad.inherentPositions = [0, 0, 0, 1, 1, 4e4]
+        assertThrows(try SnapshotFileWriter.write(path: path, attributes: attributes, times: [1], snapshots: [bad]),
+                     containing: ["positions_inherent", "coordinate 40000.0 of particle 1", "1000 box lengths"])
         assertThrows(try SnapshotFileWriter.write(path: path, attributes: attributes, times: [], snapshots: [good]),
                      containing: ["times", "propensity"])
         assertThrows(try SnapshotFileWriter.write(path: path, attributes: attributes, times: [1], snapshots: []),
