@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build the reference network of shared/design/model.md in e3nn and export a parity fixture.
+"""Build the network of docs/model.md in e3nn and export a parity fixture.
 
 The fixture lets the Swift model be checked value for value against e3nn:
 
@@ -54,7 +54,7 @@ from e3nn import o3, nn
 torch.set_default_dtype(torch.float64)
 
 
-# ---------------------------------------------------------------- configuration (model.md defaults)
+# ---------------------------------------------------------------- configuration (the defaults of docs/model.md)
 
 CONFIG = dict(
     channels=8,
@@ -268,7 +268,7 @@ def main():
     flat.to(torch.float32).numpy().astype("<f4").tofile(os.path.join(args.out, "parameters.f32"))
     flat_grad.to(torch.float32).numpy().astype("<f4").tofile(os.path.join(args.out, "gradient.f32"))
     fixture = dict(
-        description="e3nn " + __import__("e3nn").__version__ + " build of shared/design/model.md; "
+        description="e3nn " + __import__("e3nn").__version__ + " build of docs/model.md; "
                     "weights in parameters.f32 (flat layout of tools/e3nn_model.py); float64 forward",
         config=cfg,
         parameter_count=n_params,

@@ -262,7 +262,7 @@ def measure_rate(a):
 
 
 class Progress:
-    """Thread-safe progress lines with the ETA from the MD steps done so far in this session."""
+    """Thread-safe progress lines with the ETA from the MD steps done so far in this run."""
 
     def __init__(self, a, total_steps):
         self.a, self.total_steps, self.done_steps = a, total_steps, 0
