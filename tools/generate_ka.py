@@ -27,8 +27,8 @@ propensity runs overlap and parts finish in order.
 Cost: before it starts, the generator measures this machine's MD rate (a 3000-step run, about
 2 s) and prints the estimated core-hours and wall time at --jobs; while it runs, progress and ETA.
 
-Resumable: everything lives in --work; finished configurations are kept as snap_<k>.npz and
-skipped when the command is run again with the same physical parameters (a params.json in the
+Resumable: everything lives in --work; finished configurations are kept as snap_<k>.npz (and,
+with --part-size, in the parts written) and skipped when the command is run again with the same physical parameters (a params.json in the
 work folder guards against mixing); an interrupted trajectory is run again from its start (the
 same seeds give the same configurations). Progress lines go to stdout.
 
@@ -622,7 +622,10 @@ def main(argv=None):
     if a.part_size and os.path.dirname(a.out):
         os.makedirs(os.path.dirname(a.out), exist_ok=True)
 
-    todo = [k for k in range(1, a.snapshots + 1) if not os.path.exists(npz_path(a, k))]
+    # A configuration is done when its .npz is in the work folder or its part is written (the
+    # parts, committed as they come, outlive a lost work folder).
+    in_parts = {k for path, ks in (parts(a) if a.part_size else []) if os.path.exists(path) for k in ks}
+    todo = [k for k in range(1, a.snapshots + 1) if not os.path.exists(npz_path(a, k)) and k not in in_parts]
     rate = a.rate or measure_rate(a)
     total, core_seconds = estimate(a, todo, rate)
     progress = Progress(a, max(total, 1))

@@ -364,6 +364,21 @@ def test_interrupted_run_resumes_without_loss_or_duplication(parts_uninterrupted
     assert leftovers == []
 
 
+def test_written_parts_outlive_a_lost_work_folder(parts_uninterrupted, tmp_path):
+    """With part 1 present and no work folder, only part 2's configurations are computed."""
+    reference, _ = parts_uninterrupted
+    (tmp_path / "out").mkdir()
+    shutil.copy(reference / "out" / "p-part-001.h5", tmp_path / "out" / "p-part-001.h5")
+    r = subprocess.run(generate_parts(tmp_path / "work", tmp_path / "out" / "p"), capture_output=True,
+                       text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "2 configurations already done, 2 to do" in r.stdout
+    assert "trajectory 1/2: started" not in r.stdout
+    assert not (tmp_path / "work" / "snap_1.npz").exists() and (tmp_path / "work" / "snap_3.npz").exists()
+    got, want = read_part(tmp_path / "out" / "p-part-002.h5"), read_part(reference / "out" / "p-part-002.h5")
+    np.testing.assert_array_equal(got["propensity"], want["propensity"])
+
+
 def test_snapshots_must_divide_into_trajectories(tmp_path):
     cmd = generate_parts(tmp_path / "w", tmp_path / "o")
     cmd[cmd.index("--snapshots") + 1] = "5"
