@@ -36,30 +36,9 @@ public struct TensorProductPath: Sendable {
 ///   Every receiver's sum is formed by itself in a fixed order: deterministic, no atomics.
 ///
 /// ## Kernels
-/// With C a multiple of 8 the fast kernels run (`forward`/`backward`; otherwise they fall back to
-/// the reference loops `forwardReference`/`backwardReference`, one coupling at a time).
-///
-/// **Forward** (`ContractionPlan`), edges grouped by receiver. Per batch of 8 edges it first
-/// contracts the Clebsch–Gordan table with the edges' harmonics into the small matrices
-///
-///     A_p[m3, m1] = Σ_{m2} √α C(l1,l2,l3)[m1,m2,m3] Y_e[l2, m2]
-///
-/// (scalar work shared by all channels, one SIMD lane per edge), then, 8 channels per SIMD
-/// register and four edges per sweep over a row's pairs,
-///
-///     m_i[l3, m3, :] += w_e[p, :] ⊙ Σ_{m1} A_p[m3, m1] h_j[l1, m1, :]
-///
-/// with both sums kept in registers, and multiplies m_i by `scale` once at the end.
-///
-/// **Backward** (`SenderContractionPlan`), edges grouped by **sender** (`SenderIndex`). Per
-/// sender j it contracts the table with h_j instead: B_j[p, m3, m2, :] = Σ_{m1} √α C h_j[l1, m1, :],
-/// so that each edge of j needs only its harmonics Y_e as coefficients; ∂L/∂B_j is summed over
-/// j's edges (B_j and ∂L/∂B_j stay in the L1 cache) and turned into ∂L/∂h_j once. ∂L/∂w_e and
-/// ∂L/∂Y_e belong to their edge.
-///
-/// Forward is parallel over receivers, backward over senders (`ParallelFor`); each output number
-/// is summed by one owner in a fixed order, so results are bitwise independent of the thread
-/// count.
+/// `forward` and `backward` run the fast kernels (TensorProductUVUKernels.swift) when C is a
+/// multiple of 8, otherwise the reference loops below (`forwardReference`, `backwardReference`:
+/// one coupling at a time, the definition the kernels are tested against).
 public struct TensorProductUVU: Sendable {
     public let channels: Int
     public let input: Irreps
@@ -214,6 +193,67 @@ public struct TensorProductUVU: Sendable {
                     }
                 }
             }
+        }
+    }
+}
+
+extension TensorProductUVU {
+    /// `forwardReference` with edge e's weights in row `weightRows[e]` of `w` (nil: row e): the
+    /// fallback of `forward` for C not a multiple of 8.
+    func forwardReference(
+        features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
+        edgeWeights w: UnsafePointer<Float>, weightRows: UnsafePointer<Int32>?,
+        receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
+        nodeCount: Int, scale: Float, output out: UnsafeMutablePointer<Float>
+    ) {
+        guard let weightRows else {
+            forwardReference(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: receiverOffsets,
+                             senders: senders, nodeCount: nodeCount, scale: scale, output: out)
+            return
+        }
+        // The reference loops read w by edge: expand the rows.
+        let edgeCount = receiverOffsets[nodeCount], wE = weightsPerEdge
+        var perEdge = [Float](repeating: 0, count: edgeCount * wE)
+        for e in 0..<edgeCount {
+            for u in 0..<wE { perEdge[e * wE + u] = w[Int(weightRows[e]) * wE + u] }
+        }
+        forwardReference(features: h, sphericalHarmonics: y, edgeWeights: perEdge, receiverOffsets: receiverOffsets,
+                         senders: senders, nodeCount: nodeCount, scale: scale, output: out)
+    }
+
+    /// `backwardReference` on a graph given by its `SenderIndex`, with w and ∂L/∂w in rows
+    /// `weightRows[e]`, `gradWeightRows[e]` (nil: row e): the fallback of `backward` for C not a
+    /// multiple of 8.
+    func backwardReference(
+        features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
+        edgeWeights w: UnsafePointer<Float>, weightRows: UnsafePointer<Int32>?, senderIndex index: SenderIndex,
+        scale: Float, gradOutput: UnsafePointer<Float>, gradFeatures: UnsafeMutablePointer<Float>,
+        gradSphericalHarmonics: UnsafeMutablePointer<Float>?,
+        gradEdgeWeights: UnsafeMutablePointer<Float>?, gradWeightRows: UnsafePointer<Int32>?
+    ) {
+        // The reference loops want the receiver-grouped graph back: rebuild it from the index.
+        let n = index.nodeCount
+        var receiverOffsets = [Int](repeating: 0, count: n + 1), senders = [Int](repeating: 0, count: index.edgeCount)
+        for i in index.receivers { receiverOffsets[i + 1] += 1 }
+        for i in 0..<n { receiverOffsets[i + 1] += receiverOffsets[i] }
+        for j in 0..<n { for k in index.offsets[j]..<index.offsets[j + 1] { senders[index.edges[k]] = j } }
+        // … and w, ∂L/∂w by edge.
+        let wE = weightsPerEdge, e = index.edgeCount
+        var perEdge = [Float](repeating: 0, count: e * wE), gradPerEdge = [Float](repeating: 0, count: e * wE)
+        for q in 0..<e {
+            let row = weightRows.map { Int($0[q]) } ?? q
+            for u in 0..<wE { perEdge[q * wE + u] = w[row * wE + u] }
+        }
+        gradPerEdge.withUnsafeMutableBufferPointer { g in
+            backwardReference(features: h, sphericalHarmonics: y, edgeWeights: perEdge, receiverOffsets: receiverOffsets,
+                              senders: senders, nodeCount: n, scale: scale, gradOutput: gradOutput,
+                              gradFeatures: gradFeatures, gradSphericalHarmonics: gradSphericalHarmonics,
+                              gradEdgeWeights: gradEdgeWeights == nil ? nil : g.baseAddress!)
+        }
+        guard let gradEdgeWeights else { return }
+        for q in 0..<e {
+            let row = gradWeightRows.map { Int($0[q]) } ?? q
+            for u in 0..<wE { gradEdgeWeights[row * wE + u] = gradPerEdge[q * wE + u] }
         }
     }
 }
