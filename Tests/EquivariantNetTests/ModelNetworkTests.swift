@@ -149,7 +149,7 @@ final class ModelNetworkTests: XCTestCase {
     /// direction inside every parameter block (so every block's gradient is checked), plus single
     /// coordinates of the smaller blocks.
     func checkWholeModelGradient(config: ModelConfig, periodic: Bool) {
-        let snap = latticeSnapshot(cells: 3, density: 0.42, seed: 11)  // L ≈ 4, ~20 neighbours
+        let snap = latticeSnapshot(cells: 3, density: 0.42, seed: 11)  // L ≈ 4, ~20 neighbors
         var rng = RandomSource(seed: 5)
         let extra = config.extraScalars.count
         let scalars = (0..<(snap.species.count * extra)).map { _ in Float(rng.normal()) }
@@ -341,7 +341,7 @@ final class ModelNetworkTests: XCTestCase {
 
     /// Forward and backward on 1, 2 and 3 threads give bitwise the same predictions and gradient,
     /// with C = 8 (the fast tensor-product kernels) and C = 3 (the reference loops), residual on,
-    /// in row blocks small enough that every pass has many blocks (64 particles, ~17 neighbours:
+    /// in row blocks small enough that every pass has many blocks (64 particles, ~17 neighbors:
     /// 8 node blocks of 8, 11 edge blocks of 100). The default blocks give the same numbers to
     /// rounding.
     func testPredictionsAndGradientBitwiseIndependentOfThreads() {

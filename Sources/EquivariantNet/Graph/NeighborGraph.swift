@@ -8,7 +8,7 @@
 public struct NeighborGraph: Sendable {
     /// Number of particles (nodes) N.
     public let particleCount: Int
-    /// Cut-off radius r_c (edges have |r_ij| < r_c).
+    /// Cutoff radius r_c (edges have |r_ij| < r_c).
     public let cutoff: Double
     /// N+1 offsets into the edge arrays; receiver i owns edges receiverOffsets[i] ..< receiverOffsets[i+1].
     public let receiverOffsets: [Int]
@@ -21,14 +21,14 @@ public struct NeighborGraph: Sendable {
     /// Edge lengths |r_ij|, [E].
     public let distances: [Float]
 
-    /// Number of directed edges E (each neighbouring pair appears twice, once each way).
+    /// Number of directed edges E (each neighboring pair appears twice, once each way).
     public var edgeCount: Int { senders.count }
 
     /// Builds the graph of `positions` ([N × 3] row-major, any periodic image: they are
     /// wrapped into the box) in the box with edges `box` (Lx, Ly, Lz).
     ///
     /// Throws if the box is not 3 finite positive edges, an edge is shorter than 2 r_c (the
-    /// minimum image would be ambiguous), the cut-off is not positive, or a coordinate is not
+    /// minimum image would be ambiguous), the cutoff is not positive, or a coordinate is not
     /// finite.
     public init(positions: [Double], box: [Double], cutoff: Double) throws {
         try Self.validate(positions: positions, box: box, cutoff: cutoff)
@@ -65,7 +65,7 @@ public struct NeighborGraph: Sendable {
     }
 
     static func validate(positions: [Double], box: [Double], cutoff: Double) throws {
-        guard cutoff.isFinite, cutoff > 0 else { throw NeighborGraphError("cut-off must be finite and > 0, got \(cutoff)") }
+        guard cutoff.isFinite, cutoff > 0 else { throw NeighborGraphError("cutoff must be finite and > 0, got \(cutoff)") }
         guard box.count == 3, box.allSatisfy({ $0.isFinite && $0 > 0 }) else {
             throw NeighborGraphError("box must be 3 finite positive edge lengths, got \(box)")
         }
@@ -80,15 +80,15 @@ public struct NeighborGraph: Sendable {
         }
     }
 
-    /// Mean number of neighbours per particle, E / N.
+    /// Mean number of neighbors per particle, E / N.
     public var meanNeighborCount: Double { particleCount == 0 ? 0 : Double(edgeCount) / Double(particleCount) }
 }
 
-/// A configuration the neighbour graph cannot be built from (message says why).
+/// A configuration the neighbor graph cannot be built from (message says why).
 public struct NeighborGraphError: Error, CustomStringConvertible, Sendable {
     public let message: String
     init(_ message: String) { self.message = message }
-    public var description: String { "neighbour graph: \(message)" }
+    public var description: String { "neighbor graph: \(message)" }
 }
 
 /// The particles wrapped into [0, L) and sorted into cells of edge ≥ r_c along each axis

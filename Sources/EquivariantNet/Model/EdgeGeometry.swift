@@ -1,6 +1,6 @@
 extension PropensityModel {
     /// The edge geometry every interaction layer reads, computed once per snapshot: the spherical
-    /// harmonics Y(r̂_ij) of each edge, and each neighbour pair's length |r_ij| and radial basis
+    /// harmonics Y(r̂_ij) of each edge, and each neighbor pair's length |r_ij| and radial basis
     /// (`ModelInput.pairs`: one row per pair, from its first edge; the reverse edge has the same
     /// length bitwise). No backward: positions are not trained.
     struct EdgeGeometry {

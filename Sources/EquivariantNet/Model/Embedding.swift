@@ -1,6 +1,6 @@
 extension PropensityModel {
     /// The embedding (docs/model.md: the embedding): each particle's one-hot species and its
-    /// standardised extra scalars → the first features h_0, C scalars (an `EquivariantLinear` on
+    /// standardized extra scalars → the first features h_0, C scalars (an `EquivariantLinear` on
     /// scalars, e3nn's o3.Linear).
     struct Embedding {
         let linear: EquivariantLinear

@@ -3,7 +3,7 @@ extension PropensityModel {
     /// (features h `[N][dim]`, `Irreps` layout):
     ///
     ///     s   = SelfLinear(h_i)                                   [N][zdim]   ((1+lmax)C scalars, C of each l ≥ 1)
-    ///     w_e = RadialMLP(Bessel(|r_ij|))                         [R][paths·C]  (one row per neighbour pair)
+    ///     w_e = RadialMLP(Bessel(|r_ij|))                         [R][paths·C]  (one row per neighbor pair)
     ///     m_i = (1/√avg_neighbors) Σ_j TP_uvu(h_j, Y(r̂_ij), w_e) [N][dim]
     ///     z   = PostLinear(m_i) + s                               [N][zdim]
     ///     h  ← Gate(z)        (+ h with the residual option)
@@ -84,7 +84,7 @@ extension PropensityModel {
         struct Buffers {
             /// SelfLinear(h) `[N][zdim]`.
             var selfOutput: [Float] = []
-            /// w of the current layer `[R][paths·C]`, one row per neighbour pair (sized by the model
+            /// w of the current layer `[R][paths·C]`, one row per neighbor pair (sized by the model
             /// for its widest layer); ∂L/∂w_e `[E][paths·C]` in the tensor-product backward's
             /// sender-grouped order.
             var edgeWeights: [Float] = []

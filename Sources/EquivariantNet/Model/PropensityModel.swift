@@ -47,7 +47,7 @@ public final class PropensityModel {
         /// Features entering layer k (`features[0]` = embedding output `[N][C]`), and after the
         /// last layer (`features[K]`), `[N][dim]`.
         public var features: [[Float]] = []
-        /// Per row of w (`ModelInput.pairs`: one per neighbour pair) the length and radial basis,
+        /// Per row of w (`ModelInput.pairs`: one per neighbor pair) the length and radial basis,
         /// `[R]` and `[R][basis]`; per edge the spherical harmonics `[E][(lmax+1)²]`.
         public var lengths: [Float] = []
         public var radialBasis: [Float] = []
@@ -106,7 +106,7 @@ public final class PropensityModel {
     var widestEdgeWeights: Int { layers.map { $0.tensorProduct.weightsPerEdge }.max() ?? 0 }
 
     /// The row blocks of the per-node passes, the per-edge passes and the radial MLPs (one row
-    /// per neighbour pair), and the thread count.
+    /// per neighbor pair), and the thread count.
     func blocks(_ input: ModelInput) -> (nodes: RowBlocks, edges: RowBlocks, pairs: RowBlocks, threads: Int) {
         let threads = max(1, self.threads ?? ParallelFor.threadCount)
         return (RowBlocks(rows: input.nodeCount, size: nodeBlockSize, threads: threads),
@@ -123,7 +123,7 @@ public final class PropensityModel {
 
     // MARK: forward
 
-    /// Predictions `[N][T]` in standardised units: particle i reads the T outputs of its species.
+    /// Predictions `[N][T]` in standardized units: particle i reads the T outputs of its species.
     public func forward(parameters: UnsafePointer<Float>, input: ModelInput) -> [Float] {
         let n = input.nodeCount, extra = config.extraScalars.count
         precondition(input.scalars.count == n * extra, "PropensityModel: expected \(extra) extra scalars per particle")

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One coupling path l1 ⊗ l2 → l3 of the "uvu" tensor product, with its sparse Clebsch–Gordan
-/// table already multiplied by the path normalisation √α.
+/// table already multiplied by the path normalization √α.
 public struct TensorProductPath: Sendable {
     public let l1: Int, l2: Int, l3: Int
     /// α = (2 l3 + 1) / (number of paths landing on l3)  (e3nn: irrep_normalization="component",
@@ -12,7 +12,8 @@ public struct TensorProductPath: Sendable {
 }
 
 /// The "uvu" tensor product with per-edge weights, summed over the incoming edges of each node
-/// (the message of an equivariant convolution, as NequIP):
+/// (the message of an equivariant convolution, as NequIP; docs/model.md: the tensor product,
+/// e3nn's conventions):
 ///
 ///     m_i[l3, m3, u] = scale · Σ_{e: j→i} Σ_{paths (l1,l2,l3)} √α · w_e[path, u]
 ///                                 · Σ_{m1,m2} C(l1,l2,l3)[m1,m2,m3] h_j[l1, m1, u] Y_e[l2, m2]
@@ -30,7 +31,7 @@ public struct TensorProductPath: Sendable {
 /// - per-edge weights w `[E][pathCount][C]`: path p's weights are e3nn's instruction p (paths are
 ///   ordered by l1, then l2, then l3 — `paths`), i.e. e3nn's per-edge weight vector. The fast
 ///   kernels can also read edge e's weights from row `weightRows[e]` of a shorter array (one
-///   row per neighbour pair, `EdgePairs`) and write its ∂L/∂w to row `gradWeightRows[e]`.
+///   row per neighbor pair, `EdgePairs`) and write its ∂L/∂w to row `gradWeightRows[e]`.
 /// - edges grouped by receiver (CSR): edges of node i are e in `receiverOffsets[i] ..<
 ///   receiverOffsets[i+1]`, with sender `senders[e]`; Y and w are indexed by the same e.
 ///   Every receiver's sum is formed by itself in a fixed order: deterministic, no atomics.

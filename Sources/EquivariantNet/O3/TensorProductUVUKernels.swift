@@ -6,7 +6,7 @@ import CBLAS
 // backward, edges grouped by sender: the sender's features), and the per-channel work is SIMD
 // over 8 channels. Forward is parallel over receivers, backward over senders (`ParallelFor`);
 // each output number is summed by one owner in a fixed order, so results are bitwise
-// independent of the thread count. See docs/model.md, "The tensor product".
+// independent of the thread count (docs/model.md: the tensor product).
 // (Wrapping index arithmetic `&+`, `&*`: the sizes are small and checked when the plans are built.)
 
 /// A heap copy of `a` (at least one element), owned by a plan and freed in its `deinit`.
