@@ -2,7 +2,7 @@ import Foundation
 import XCTest
 @testable import EquivariantNet
 
-/// `EdgePairs` (one row of radial weights per neighbour pair) and the tensor products reading w
+/// `EdgePairs` (one row of radial weights per neighbor pair) and the tensor products reading w
 /// by row and writing ∂L/∂w at given rows, against the per-edge reference loops.
 final class EdgePairsTests: XCTestCase {
     /// The cell-list graph of n particles placed uniformly at random in a cubic box, and its pairs.

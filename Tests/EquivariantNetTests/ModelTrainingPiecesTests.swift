@@ -3,11 +3,11 @@ import XCTest
 @testable import EquivariantNet
 
 /// The pieces of training that do not need the network: configuration, parameter layout, Adam,
-/// loss, standardisation, metrics — each against an independent computation.
+/// loss, standardization, metrics — each against an independent computation.
 final class ModelTrainingPiecesTests: XCTestCase {
 
     func testDefaultLayoutHasTheParameterCountOfTheE3nnBuild() {
-        // 42,704 is counted on the e3nn build (model.md; tools/e3nn_model.py asserts it too).
+        // 42,704 is counted on the e3nn build (docs/model.md; tools/e3nn_model.py asserts it too).
         let layout = ParameterLayout(config: ModelConfig())
         XCTAssertEqual(layout.count, 42_704)
         XCTAssertEqual(layout.layers[0].paths.count, 4)
@@ -110,7 +110,7 @@ final class ModelTrainingPiecesTests: XCTestCase {
         XCTAssertEqual(grad, [2.0 / 8, 0, 0, 0, 0, 4.0 / 8])
     }
 
-    func testStandardisationRoundTripsAndUsesPopulationStatistics() {
+    func testStandardizationRoundTripsAndUsesPopulationStatistics() {
         var sums = MomentSums(slots: 2 * 1)
         let species: [Int32] = [0, 0, 1, 0]
         let targets: [Float] = [1, 2, 10, 3]

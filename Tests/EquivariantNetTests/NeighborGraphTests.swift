@@ -1,7 +1,7 @@
 import XCTest
 @testable import EquivariantNet
 
-/// The cell-list neighbour graph against an O(N²) minimum-image brute force.
+/// The cell-list neighbor graph against an O(N²) minimum-image brute force.
 final class NeighborGraphTests: XCTestCase {
     struct Rng {
         var state: UInt64
@@ -74,7 +74,7 @@ final class NeighborGraphTests: XCTestCase {
             try assertMatchesBruteForce(randomConfiguration(n, box, &rng), box, cutoff)
             try assertMatchesBruteForce(randomConfiguration(n, box, &rng, spread: 3), box, cutoff)
         }
-        // Other cut-offs, including a box holding many cells per axis.
+        // Other cutoffs, including a box holding many cells per axis.
         try assertMatchesBruteForce(randomConfiguration(300, [11, 8, 9.5], &rng), [11, 8, 9.5], 1.3)
         try assertMatchesBruteForce(randomConfiguration(50, [3.3, 3.3, 3.3], &rng), [3.3, 3.3, 3.3], 1.6)
     }
@@ -121,7 +121,7 @@ final class NeighborGraphTests: XCTestCase {
             .contains("particle 0"))
         XCTAssertTrue(message { try NeighborGraph(positions: [0, 0], box: [5, 5, 5], cutoff: 2) }.contains("3 values per particle"))
         XCTAssertTrue(message { try NeighborGraph(positions: [0, 0, 0], box: [5, -5, 5], cutoff: 2) }.contains("finite positive"))
-        XCTAssertTrue(message { try NeighborGraph(positions: [0, 0, 0], box: [5, 5, 5], cutoff: 0) }.contains("cut-off"))
+        XCTAssertTrue(message { try NeighborGraph(positions: [0, 0, 0], box: [5, 5, 5], cutoff: 0) }.contains("cutoff"))
         // A huge box is fine (cells are capped), and gives no edges.
         XCTAssertEqual(try NeighborGraph(positions: [0, 0, 0, 1e200, 0, 0], box: [1e300, 1e300, 1e300], cutoff: 2).edgeCount, 0)
     }

@@ -36,7 +36,7 @@ final class TensorProductUVUTests: XCTestCase {
         return y
     }
 
-    func testPathsAndNormalisation() {
+    func testPathsAndNormalization() {
         let tp = TensorProductUVU(channels: 8, inputLmax: 3, shLmax: 3, outputLmax: 3)
         XCTAssertEqual(tp.pathCount, 34)  // triangle-allowed (l1, l2, l3) with all l ≤ 3
         XCTAssertEqual(tp.output, Irreps(uniform: 8, lmax: 3))
@@ -46,7 +46,7 @@ final class TensorProductUVUTests: XCTestCase {
         }
     }
 
-    /// e3nn's o3.TensorProduct (uvu, per-edge weights, component/element normalisation) on a small
+    /// e3nn's o3.TensorProduct (uvu, per-edge weights, component/element normalization) on a small
     /// graph, summed per receiver and scaled.
     func testMatchesE3nn() {
         let f = E3nnFixture.section("tensor_product")

@@ -69,3 +69,36 @@ extension RandomSource {
         return (v.0 / n, v.1 / n, v.2 / n)
     }
 }
+
+/// A KA-like test snapshot: a jittered simple-cubic lattice at number density `density` (no two
+/// particles very close), 80 % species A; positions `[N][3]` in [0, L).
+func latticeSnapshot(cells: Int, density: Double, seed: UInt64, jitter: Double = 0.25)
+    -> (positions: [Double], box: Double, species: [Int32]) {
+    var rng = RandomSource(seed: seed)
+    let n = cells * cells * cells
+    let l = pow(Double(n) / density, 1.0 / 3.0)
+    let a = l / Double(cells)
+    var positions: [Double] = [], species: [Int32] = []
+    for i in 0..<cells { for j in 0..<cells { for k in 0..<cells {
+        for g in [i, j, k] {
+            var x = (Double(g) + 0.5 + jitter * (2 * rng.uniform() - 1)) * a
+            x -= l * (x / l).rounded(.down)
+            positions.append(x)
+        }
+        species.append(rng.uniform() < 0.8 ? 0 : 1)
+    } } }
+    return (positions, l, species)
+}
+
+/// A small but complete configuration (every l up to 3, every block present) for fast tests.
+func smallConfig(residual: Bool = false, extraScalars: [String] = []) -> ModelConfig {
+    var c = ModelConfig()
+    c.channels = 3
+    c.layers = 3
+    c.radialHidden = [6]
+    c.decoderHidden = [5]
+    c.times = [1, 2]
+    c.residual = residual
+    c.extraScalars = extraScalars
+    return c
+}

@@ -11,7 +11,7 @@ import CBLAS
 /// with `op(X) = X` or `Xᵀ`. Leading dimensions default to the dense ones of the stored shapes.
 public enum BLAS {
     /// The kernel family OpenBLAS chose at run time (`openblas_get_corename()`, e.g. "Haswell";
-    /// "Prescott" where it does not recognise the CPU; `OPENBLAS_CORETYPE` overrides it).
+    /// "Prescott" where it does not recognize the CPU; `OPENBLAS_CORETYPE` overrides it).
     public static var coreName: String { String(cString: openblas_get_corename()) }
 
     /// What this build's own kernels were compiled for: the tensor-product kernels' lanes

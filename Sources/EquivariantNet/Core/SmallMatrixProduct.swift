@@ -8,7 +8,7 @@
 /// n = 16 or 272 outputs). For these shapes OpenBLAS spends as much time around the arithmetic as
 /// in it: β = 0 needs a zeroing pass over C (43 MB per interaction layer for the [E][272] output),
 /// and A and B are repacked on every call. Its kernels are also chosen by run-time CPU detection,
-/// which falls back to SSE3 (`Prescott`) on CPUs it does not recognise. Here B (16 × 272 floats =
+/// which falls back to SSE3 (`Prescott`) on CPUs it does not recognize. Here B (16 × 272 floats =
 /// 17 KB) stays in L1 and is read in place, each C number is stored once, and the vector width
 /// is the build's (`Lanes`: 8 floats with FMA in the host-tuned build, 4 otherwise).
 ///

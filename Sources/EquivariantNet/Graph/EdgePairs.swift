@@ -1,6 +1,6 @@
-/// The two directions of every neighbour pair, so that the radial MLP runs once per pair.
+/// The two directions of every neighbor pair, so that the radial MLP runs once per pair.
 ///
-/// The cut-off graph holds each pair twice, i → j and j → i, with exactly negated minimum-image
+/// The cutoff graph holds each pair twice, i → j and j → i, with exactly negated minimum-image
 /// vectors (x_j − x_i and x_i − x_j are negatives in floating point too), hence bitwise equal
 /// lengths. The radial MLP sees only |r|, so both edges have the same tensor-product weights w.
 /// `EdgePairs` gives w one **row** per pair: the radial MLP runs on R ≈ E/2 rows instead of E

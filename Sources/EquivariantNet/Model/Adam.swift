@@ -5,7 +5,7 @@ import Foundation
 /// learning-rate schedule.
 ///
 /// The moments `m`, `v` share the parameter layout; together with `step` they are the whole
-/// optimiser state a checkpoint stores.
+/// optimizer state a checkpoint stores.
 public struct Adam: Sendable {
     public var learningRate: Double
     public var beta1: Double

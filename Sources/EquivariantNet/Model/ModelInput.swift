@@ -1,5 +1,5 @@
-/// One snapshot as the network sees it: species, standardised extra scalars, and the directed
-/// neighbour graph grouped by receiver (CSR).
+/// One snapshot as the network sees it: species, standardized extra scalars, and the directed
+/// neighbor graph grouped by receiver (CSR).
 ///
 /// Edge e goes from `senders[e]` to its receiver i (the node whose range
 /// `receiverOffsets[i] ..< receiverOffsets[i+1]` holds e) and carries r_ij = x_j − x_i
@@ -7,12 +7,12 @@
 /// network, which is what makes it translation invariant.
 public struct ModelInput: Sendable {
     public var species: [Int32]
-    /// `[N][E]`, already standardised (`Normalization.standardize(scalars:count:)`).
+    /// `[N][E]`, already standardized (`Normalization.standardize(scalars:count:)`).
     public var scalars: [Float]
     public let receiverOffsets: [Int]
     public let senders: [Int]
     public let vectors: [Float]
-    /// The two directions of each neighbour pair (the radial MLP runs once per pair).
+    /// The two directions of each neighbor pair (the radial MLP runs once per pair).
     public let pairs: EdgePairs
 
     public var nodeCount: Int { species.count }

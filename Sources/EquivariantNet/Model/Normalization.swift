@@ -38,7 +38,7 @@ public struct MomentSums: Equatable, Sendable {
     }
 
     /// Mean and population standard deviation per slot; an empty or constant slot gets mean 0 /
-    /// standard deviation 1 so that standardising it is harmless.
+    /// standard deviation 1 so that standardizing it is harmless.
     public func meanAndStd() -> (mean: [Double], std: [Double]) {
         var mean = [Double](repeating: 0, count: count.count)
         var std = [Double](repeating: 1, count: count.count)
@@ -66,7 +66,7 @@ public struct Normalization: Codable, Equatable, Sendable {
         self.scalarStd = scalarStd
     }
 
-    /// Identity normalisation (mean 0, std 1) for `species × times` targets and `scalars` inputs.
+    /// Identity normalization (mean 0, std 1) for `species × times` targets and `scalars` inputs.
     public static func identity(species: Int, times: Int, scalars: Int = 0) -> Normalization {
         Normalization(targetMean: .init(repeating: 0, count: species * times),
                       targetStd: .init(repeating: 1, count: species * times),
@@ -81,7 +81,7 @@ public struct Normalization: Codable, Equatable, Sendable {
         }
     }
 
-    /// Physical → standardised, `[N][T]`, each particle with its own species' statistics.
+    /// Physical → standardized, `[N][T]`, each particle with its own species' statistics.
     public func standardize(targets: [Float], species: [Int32], times: Int) -> [Float] {
         var out = targets
         for i in species.indices {
@@ -94,7 +94,7 @@ public struct Normalization: Codable, Equatable, Sendable {
         return out
     }
 
-    /// Standardised → physical, `[N][T]`.
+    /// Standardized → physical, `[N][T]`.
     public func physical(predictions: [Float], species: [Int32], times: Int) -> [Float] {
         var out = predictions
         for i in species.indices {
@@ -107,7 +107,7 @@ public struct Normalization: Codable, Equatable, Sendable {
         return out
     }
 
-    /// Standardises extra scalars `[N][E]` in place.
+    /// Standardizes extra scalars `[N][E]` in place.
     public func standardize(scalars: inout [Float], count e: Int) {
         guard e > 0 else { return }
         for i in 0..<(scalars.count / e) {

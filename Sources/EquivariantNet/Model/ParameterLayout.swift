@@ -10,7 +10,7 @@ public struct ParameterBlock: Equatable, Sendable {
 }
 
 /// Where every weight of the network lives in ONE flat Float buffer (parameters, gradients and
-/// the Adam moments all share this layout, so the optimiser and the all-reduce see one array).
+/// the Adam moments all share this layout, so the optimizer and the all-reduce see one array).
 ///
 /// Order (identical to tools/e3nn_model.py, which exports e3nn's weights in it):
 ///
@@ -99,7 +99,7 @@ public struct ParameterLayout: Sendable {
     /// The block with this name, if any.
     public func block(named name: String) -> ParameterBlock? { blocks.first { $0.name == name } }
 
-    /// Fresh parameters: every weight N(0, 1), as e3nn initialises o3.Linear and FullyConnectedNet
+    /// Fresh parameters: every weight N(0, 1), as e3nn initializes o3.Linear and FullyConnectedNet
     /// (the 1/√fan_in scaling is applied in the forward pass, not stored in the weights).
     public func initialParameters(using rng: inout RandomSource) -> [Float] {
         rng.normalFloats(count)

@@ -1,4 +1,4 @@
-/// The training loss: squared error between predicted and true standardised propensities,
+/// The training loss: squared error between predicted and true standardized propensities,
 /// summed over the selected particles (by default species A) and all times, divided by the
 /// GLOBAL count of terms in the batch (every rank's selected particles × times). Each rank adds
 /// its own snapshots' terms; the sum over ranks is the batch mean, and the gradient does not depend
@@ -12,7 +12,7 @@ public enum PropensityLoss {
     /// Returns Σ (pred − target)² / globalCount over the selected particles of one snapshot and
     /// writes ∂loss/∂pred (zero for particles not selected).
     ///
-    /// - predictions, targets, gradient: `[N][T]`, standardised units.
+    /// - predictions, targets, gradient: `[N][T]`, standardized units.
     public static func evaluate(predictions: UnsafePointer<Float>, targets: UnsafePointer<Float>,
                                 species: [Int32], trainSpecies: [Int], times: Int, globalCount: Int,
                                 gradient: UnsafeMutablePointer<Float>) -> Double {

@@ -2,9 +2,9 @@ import Foundation
 
 /// e3nn's `nn.FullyConnectedNet(sizes, act)`: no biases; layer k computes
 ///
-///     z_k = a_k · W_k / √(sizes[k]),   a_{k+1} = act(z_k)   (normalised activation),
+///     z_k = a_k · W_k / √(sizes[k]),   a_{k+1} = act(z_k)   (normalized activation),
 ///
-/// and the last layer has no activation. Weights are N(0, 1) at initialisation.
+/// and the last layer has no activation. Weights are N(0, 1) at initialization.
 ///
 /// Parameters live in a flat buffer owned by the caller: layer k's weight is `[sizes[k]][sizes[k+1]]`
 /// row-major at `weightOffsets[k]` (the same order as e3nn's `layers[k].weight`, shape (h_in, h_out)).
@@ -36,7 +36,7 @@ public struct FullyConnectedNet: Sendable {
     /// Width of all hidden layers together (Σ sizes[1..<last]).
     public var hiddenWidth: Int { sizes.dropFirst().dropLast().reduce(0, +) }
 
-    /// N(0, 1) weights, as e3nn's `torch.randn` initialisation (not the same stream).
+    /// N(0, 1) weights, as e3nn's `torch.randn` initialization (not the same stream).
     public func initialWeights(using rng: inout RandomSource) -> [Float] {
         rng.normalFloats(parameterCount)
     }

@@ -1,12 +1,13 @@
 import Foundation
 
-/// e3nn's `nn.Gate` for our irreps: the input carries S + G scalars then C_l channels of each
-/// l ≥ 1, where G = Σ_{l≥1} C_l; the output carries S scalars and the same l ≥ 1 channels:
+/// e3nn's `nn.Gate` for our irreps (docs/model.md: the gate): the input carries S + G scalars
+/// then C_l channels of each l ≥ 1, where G = Σ_{l≥1} C_l; the output carries S scalars and the
+/// same l ≥ 1 channels:
 ///
 ///     out scalars   = silu_n(s)                      (first S input scalars)
 ///     out[l, m, u]  = sigmoid_n(g_{l,u}) · x[l, m, u] (l ≥ 1)
 ///
-/// with silu_n, sigmoid_n the normalised activations. The G gate scalars follow the S scalars in
+/// with silu_n, sigmoid_n the normalized activations. The G gate scalars follow the S scalars in
 /// the input, ordered as e3nn's gated irreps: first the C_1 gates of the l = 1 channels, then the
 /// C_2 of l = 2, … (e3nn input irreps: `S x0e + G x0e + C_1 x1e + C_2 x2e + …`).
 /// No parameters.

@@ -2,8 +2,8 @@ import Foundation
 
 /// Activations rescaled to unit second moment under a standard normal input, with e3nn's own
 /// constants (`normalize2mom`, estimated by e3nn from 10⁶ float64 normals with seed 0; the exact
-/// integrals differ by 0.16%, see model.md). The sigmoid constant is the double e3nn 0.6 computes,
-/// 1.8467055342154761 (model.md prints …763, one ulp away).
+/// integrals differ by 0.16%, see docs/model.md). The sigmoid constant is the double e3nn 0.6 computes,
+/// 1.8467055342154761 (docs/model.md prints …763, one ulp away).
 public enum NormalizedActivation: String, Sendable, Codable {
     case silu
     case sigmoid
@@ -16,7 +16,7 @@ public enum NormalizedActivation: String, Sendable, Codable {
         }
     }
 
-    /// (value, derivative) of the normalised activation at x.
+    /// (value, derivative) of the normalized activation at x.
     @inline(__always)
     public func valueAndDerivative(_ x: Float) -> (Float, Float) {
         let c = Float(constant)

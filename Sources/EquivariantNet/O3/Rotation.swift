@@ -22,7 +22,7 @@ public struct Rotation: Sendable {
                   t * x * z - s * y, t * y * z + s * x, t * z * z + c]
     }
 
-    /// A rotation drawn uniformly (Haar measure) from a normalised Gaussian quaternion.
+    /// A rotation drawn uniformly (Haar measure) from a normalized Gaussian quaternion.
     public static func random(using rng: inout RandomSource) -> Rotation {
         var q = (rng.normal(), rng.normal(), rng.normal(), rng.normal())
         let n = (q.0 * q.0 + q.1 * q.1 + q.2 * q.2 + q.3 * q.3).squareRoot()

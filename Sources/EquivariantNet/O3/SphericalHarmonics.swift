@@ -1,7 +1,7 @@
 import Foundation
 
 /// Real spherical harmonics Y^l(r̂), l = 0…lmax (any lmax; the model uses 3), in e3nn's basis
-/// and "component" normalisation: |Y^l(r̂)|² = 2l+1, Y^0 = 1, Y^1 = √3 (x, y, z)/r — the values of
+/// and "component" normalization: |Y^l(r̂)|² = 2l+1, Y^0 = 1, Y^1 = √3 (x, y, z)/r — the values of
 /// e3nn's `spherical_harmonics(range(lmax+1), r, normalize=True, normalization="component")`.
 ///
 /// Layout: one vector's harmonics are `(lmax+1)²` numbers, Y^l_m at index `l² + m` (m = 0…2l);
@@ -13,7 +13,7 @@ import Foundation
 /// |Y^l|² = 2l+1 and the sign Y^l_{m=l}(ŷ) > 0 (y is e3nn's polar axis), which reproduces e3nn's
 /// generated polynomials (tested against e3nn to l = 6). The gradient follows the same recursion.
 ///
-/// The input vector need not be unit: it is normalised inside, and the backward pass returns the
+/// The input vector need not be unit: it is normalized inside, and the backward pass returns the
 /// gradient with respect to the raw vector. The zero vector gives Y^0 = 1, Y^{l>0} = 0, gradient 0
 /// (as e3nn's `normalize`, which forwards zeros).
 public struct SphericalHarmonics: Sendable {

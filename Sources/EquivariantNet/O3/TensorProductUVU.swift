@@ -1,7 +1,7 @@
 import Foundation
 
 /// One coupling path l1 ⊗ l2 → l3 of the "uvu" tensor product, with its sparse Clebsch–Gordan
-/// table already multiplied by the path normalisation √α.
+/// table already multiplied by the path normalization √α.
 public struct TensorProductPath: Sendable {
     public let l1: Int, l2: Int, l3: Int
     /// α = (2 l3 + 1) / (number of paths landing on l3)  (e3nn: irrep_normalization="component",
@@ -12,7 +12,8 @@ public struct TensorProductPath: Sendable {
 }
 
 /// The "uvu" tensor product with per-edge weights, summed over the incoming edges of each node
-/// (the message of an equivariant convolution, as NequIP):
+/// (the message of an equivariant convolution, as NequIP; docs/model.md: the tensor product,
+/// e3nn's conventions):
 ///
 ///     m_i[l3, m3, u] = scale · Σ_{e: j→i} Σ_{paths (l1,l2,l3)} √α · w_e[path, u]
 ///                                 · Σ_{m1,m2} C(l1,l2,l3)[m1,m2,m3] h_j[l1, m1, u] Y_e[l2, m2]
@@ -30,36 +31,15 @@ public struct TensorProductPath: Sendable {
 /// - per-edge weights w `[E][pathCount][C]`: path p's weights are e3nn's instruction p (paths are
 ///   ordered by l1, then l2, then l3 — `paths`), i.e. e3nn's per-edge weight vector. The fast
 ///   kernels can also read edge e's weights from row `weightRows[e]` of a shorter array (one
-///   row per neighbour pair, `EdgePairs`) and write its ∂L/∂w to row `gradWeightRows[e]`.
+///   row per neighbor pair, `EdgePairs`) and write its ∂L/∂w to row `gradWeightRows[e]`.
 /// - edges grouped by receiver (CSR): edges of node i are e in `receiverOffsets[i] ..<
 ///   receiverOffsets[i+1]`, with sender `senders[e]`; Y and w are indexed by the same e.
 ///   Every receiver's sum is formed by itself in a fixed order: deterministic, no atomics.
 ///
 /// ## Kernels
-/// With C a multiple of 8 the fast kernels run (`forward`/`backward`; otherwise they fall back to
-/// the reference loops `forwardReference`/`backwardReference`, one coupling at a time).
-///
-/// **Forward** (`ContractionPlan`), edges grouped by receiver. Per batch of 8 edges it first
-/// contracts the Clebsch–Gordan table with the edges' harmonics into the small matrices
-///
-///     A_p[m3, m1] = Σ_{m2} √α C(l1,l2,l3)[m1,m2,m3] Y_e[l2, m2]
-///
-/// (scalar work shared by all channels, one SIMD lane per edge), then, 8 channels per SIMD
-/// register and four edges per sweep over a row's pairs,
-///
-///     m_i[l3, m3, :] += w_e[p, :] ⊙ Σ_{m1} A_p[m3, m1] h_j[l1, m1, :]
-///
-/// with both sums kept in registers, and multiplies m_i by `scale` once at the end.
-///
-/// **Backward** (`SenderContractionPlan`), edges grouped by **sender** (`SenderIndex`). Per
-/// sender j it contracts the table with h_j instead: B_j[p, m3, m2, :] = Σ_{m1} √α C h_j[l1, m1, :],
-/// so that each edge of j needs only its harmonics Y_e as coefficients; ∂L/∂B_j is summed over
-/// j's edges (B_j and ∂L/∂B_j stay in the L1 cache) and turned into ∂L/∂h_j once. ∂L/∂w_e and
-/// ∂L/∂Y_e belong to their edge.
-///
-/// Forward is parallel over receivers, backward over senders (`ParallelFor`); each output number
-/// is summed by one owner in a fixed order, so results are bitwise independent of the thread
-/// count.
+/// `forward` and `backward` run the fast kernels (TensorProductUVUKernels.swift) when C is a
+/// multiple of 8, otherwise the reference loops below (`forwardReference`, `backwardReference`:
+/// one coupling at a time, the definition the kernels are tested against).
 public struct TensorProductUVU: Sendable {
     public let channels: Int
     public let input: Irreps
@@ -218,26 +198,63 @@ public struct TensorProductUVU: Sendable {
     }
 }
 
-@inline(__always) func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
+extension TensorProductUVU {
+    /// `forwardReference` with edge e's weights in row `weightRows[e]` of `w` (nil: row e): the
+    /// fallback of `forward` for C not a multiple of 8.
+    func forwardReference(
+        features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
+        edgeWeights w: UnsafePointer<Float>, weightRows: UnsafePointer<Int32>?,
+        receiverOffsets: UnsafePointer<Int>, senders: UnsafePointer<Int>,
+        nodeCount: Int, scale: Float, output out: UnsafeMutablePointer<Float>
+    ) {
+        guard let weightRows else {
+            forwardReference(features: h, sphericalHarmonics: y, edgeWeights: w, receiverOffsets: receiverOffsets,
+                             senders: senders, nodeCount: nodeCount, scale: scale, output: out)
+            return
+        }
+        // The reference loops read w by edge: expand the rows.
+        let edgeCount = receiverOffsets[nodeCount], wE = weightsPerEdge
+        var perEdge = [Float](repeating: 0, count: edgeCount * wE)
+        for e in 0..<edgeCount {
+            for u in 0..<wE { perEdge[e * wE + u] = w[Int(weightRows[e]) * wE + u] }
+        }
+        forwardReference(features: h, sphericalHarmonics: y, edgeWeights: perEdge, receiverOffsets: receiverOffsets,
+                         senders: senders, nodeCount: nodeCount, scale: scale, output: out)
+    }
 
-@inline(__always) func load8(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-}
-
-@inline(__always) func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-}
-
-@inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
-}
-
-@inline(__always) func load4(_ p: UnsafeMutablePointer<Float>) -> SIMD4<Float> {
-    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
-}
-
-@inline(__always) func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
+    /// `backwardReference` on a graph given by its `SenderIndex`, with w and ∂L/∂w in rows
+    /// `weightRows[e]`, `gradWeightRows[e]` (nil: row e): the fallback of `backward` for C not a
+    /// multiple of 8.
+    func backwardReference(
+        features h: UnsafePointer<Float>, sphericalHarmonics y: UnsafePointer<Float>,
+        edgeWeights w: UnsafePointer<Float>, weightRows: UnsafePointer<Int32>?, senderIndex index: SenderIndex,
+        scale: Float, gradOutput: UnsafePointer<Float>, gradFeatures: UnsafeMutablePointer<Float>,
+        gradSphericalHarmonics: UnsafeMutablePointer<Float>?,
+        gradEdgeWeights: UnsafeMutablePointer<Float>?, gradWeightRows: UnsafePointer<Int32>?
+    ) {
+        // The reference loops want the receiver-grouped graph back: rebuild it from the index.
+        let n = index.nodeCount
+        var receiverOffsets = [Int](repeating: 0, count: n + 1), senders = [Int](repeating: 0, count: index.edgeCount)
+        for i in index.receivers { receiverOffsets[i + 1] += 1 }
+        for i in 0..<n { receiverOffsets[i + 1] += receiverOffsets[i] }
+        for j in 0..<n { for k in index.offsets[j]..<index.offsets[j + 1] { senders[index.edges[k]] = j } }
+        // … and w, ∂L/∂w by edge.
+        let wE = weightsPerEdge, e = index.edgeCount
+        var perEdge = [Float](repeating: 0, count: e * wE), gradPerEdge = [Float](repeating: 0, count: e * wE)
+        for q in 0..<e {
+            let row = weightRows.map { Int($0[q]) } ?? q
+            for u in 0..<wE { perEdge[q * wE + u] = w[row * wE + u] }
+        }
+        gradPerEdge.withUnsafeMutableBufferPointer { g in
+            backwardReference(features: h, sphericalHarmonics: y, edgeWeights: perEdge, receiverOffsets: receiverOffsets,
+                              senders: senders, nodeCount: n, scale: scale, gradOutput: gradOutput,
+                              gradFeatures: gradFeatures, gradSphericalHarmonics: gradSphericalHarmonics,
+                              gradEdgeWeights: gradEdgeWeights == nil ? nil : g.baseAddress!)
+        }
+        guard let gradEdgeWeights else { return }
+        for q in 0..<e {
+            let row = gradWeightRows.map { Int($0[q]) } ?? q
+            for u in 0..<wE { gradEdgeWeights[row * wE + u] = gradPerEdge[q * wE + u] }
+        }
+    }
 }
