@@ -3,14 +3,15 @@ import EquivariantNet
 /// The network's learned per-particle representation, layer by layer, reduced to its
 /// rotation-invariant part: a structural order parameter learned from the propensity.
 ///
-/// Layer k = 0 is the embedding's output (C scalars per particle); layer k ≥ 1 is the output of
+/// Layer k = 0 is the embedding's output (C scalars per particle, and C vectors with extra vector
+/// inputs); layer k ≥ 1 is the output of
 /// interaction layer k, with C channels of each l = 0…lmax in the `Irreps` layout
 /// (index(l, m, u) = offset(l) + m·C + u). Its invariants are the C scalars (the l = 0 block) and
 /// the norms |h^l_u| = √(Σ_m h²_{l,m,u}) of the l ≥ 1 channels (l-major, [N][lmax·C]).
 public struct LayerInvariants: Sendable {
     /// `[N][C]`.
     public var scalars: [Float]
-    /// `[N][lmax·C]` (empty for layer 0, which has no l ≥ 1 channels); column (l−1)·C + u.
+    /// `[N][lmax·C]` (layer 0: empty, or `[N][C]` with extra vectors); column (l−1)·C + u.
     public var norms: [Float]
     public let channels: Int
     public let normColumns: Int
@@ -39,18 +40,21 @@ public struct LayerInvariants: Sendable {
         let hidden = Irreps(uniform: c, lmax: lmax)
         let n = model.tape.nodeCount
         return model.tape.features.enumerated().map { k, h in
+            // Layer 0 (the embedding's output) has scalars, and vectors with extra vector inputs.
+            let irreps = k == 0 ? Irreps(uniform: c, lmax: model.config.firstLayerOrders.max()!) : hidden
+            let layerLmax = irreps.channels.count - 1
             let dim = h.count / max(n, 1)
-            precondition(dim == (k == 0 ? c : hidden.dimension), "LayerInvariants: layer \(k) has \(dim) numbers per particle")
+            precondition(dim == irreps.dimension, "LayerInvariants: layer \(k) has \(dim) numbers per particle")
             var scalars = [Float](repeating: 0, count: n * c)
-            let normColumns = k == 0 ? 0 : lmax * c
+            let normColumns = layerLmax * c
             var norms = [Float](repeating: 0, count: n * normColumns)
             for i in 0..<n {
                 for u in 0..<c { scalars[i * c + u] = h[i * dim + u] }
-                guard k > 0 else { continue }
-                for l in 1...max(lmax, 1) where l <= lmax {
+                guard layerLmax > 0 else { continue }
+                for l in 1...layerLmax {
                     for u in 0..<c {
                         var sum: Float = 0
-                        for m in 0..<(2 * l + 1) { let x = h[i * dim + hidden.index(l: l, m: m, u: u)]; sum += x * x }
+                        for m in 0..<(2 * l + 1) { let x = h[i * dim + irreps.index(l: l, m: m, u: u)]; sum += x * x }
                         norms[i * normColumns + (l - 1) * c + u] = sum.squareRoot()
                     }
                 }

@@ -120,8 +120,9 @@ final class ModelNetworkTests: XCTestCase {
         var rng = RandomSource(seed: 5)
         let extra = config.extraScalars.count
         let scalars = (0..<(snap.species.count * extra)).map { _ in Float(rng.normal()) }
+        let vectors = (0..<(3 * snap.species.count * config.extraVectors.count)).map { _ in Float(rng.normal()) }
         let input = ModelInput.allPairs(positions: snap.positions, box: periodic ? (snap.box, snap.box, snap.box) : nil,
-                                        cutoff: config.cutoff, species: snap.species, scalars: scalars)
+                                        cutoff: config.cutoff, species: snap.species, scalars: scalars, extraVectors: vectors)
         let model = PropensityModel(config: config, avgNeighbors: Double(input.edgeCount) / Double(input.nodeCount))
         let theta = model.layout.initialParameters(using: &rng)
         let t = config.times.count
@@ -180,6 +181,13 @@ final class ModelNetworkTests: XCTestCase {
 
     func testWholeModelGradientWithResidualAndExtraScalars() {
         checkWholeModelGradient(config: smallConfig(residual: true, extraScalars: ["epot_inherent"]), periodic: false)
+    }
+
+    /// Extra vectors: the embedding's l = 1 block and layer 0's l = 1 input paths.
+    func testWholeModelGradientWithExtraVectors() {
+        var config = smallConfig(extraScalars: ["displacement_inherent"])
+        config.extraVectors = ["to_inherent", "other"]
+        checkWholeModelGradient(config: config, periodic: true)
     }
 
     // MARK: threads and buffer reuse

@@ -1,36 +1,40 @@
 extension PropensityModel {
     /// The embedding (docs/model.md: the embedding): each particle's one-hot species and its
-    /// standardized extra scalars → the first features h_0, C scalars (an `EquivariantLinear` on
-    /// scalars, e3nn's o3.Linear).
+    /// standardized extra scalars → C scalars, and its extra vectors (if any) → C vectors; the
+    /// first features h_0 (an `EquivariantLinear`, e3nn's o3.Linear, l = 0 → 0 and 1 → 1).
     struct Embedding {
         let linear: EquivariantLinear
-        /// Where its weights start in the flat parameter buffer.
+        /// Where its weights start in the flat parameter buffer (the l = 1 block follows).
         let offset: Int
-        let speciesCount: Int, extraCount: Int
+        let speciesCount: Int, extraCount: Int, vectorCount: Int
 
         init(config: ModelConfig, layout: ParameterLayout) {
-            linear = EquivariantLinear(input: Irreps(channels: [config.embeddingInputs]), output: Irreps(channels: [config.channels]))
-            offset = layout.embedding.offset
             speciesCount = config.speciesCount
             extraCount = config.extraScalars.count
+            vectorCount = config.extraVectors.count
+            let input = vectorCount == 0 ? [config.embeddingInputs] : [config.embeddingInputs, vectorCount]
+            let output = vectorCount == 0 ? [config.channels] : [config.channels, config.channels]
+            linear = EquivariantLinear(input: Irreps(channels: input), output: Irreps(channels: output))
+            offset = layout.embedding.offset
         }
 
-        /// Inputs per particle: the species' one-hot, then the extra scalars.
-        var inputWidth: Int { speciesCount + extraCount }
+        /// Inputs per particle: the species' one-hot, the extra scalars, 3 numbers per vector.
+        var inputWidth: Int { speciesCount + extraCount + 3 * vectorCount }
 
-        /// `input` ← `[N][species + extra]` (one-hot species, then `scalars` `[N][extra]`), and
-        /// `output` ← h_0 `[N][C]`, for the rows of `blocks`.
-        func forward(parameters: UnsafePointer<Float>, species: [Int32], scalars: [Float], input: inout [Float],
-                     output: inout [Float], blocks: RowBlocks) {
+        /// `input` ← `[N][inputWidth]` (one-hot species, `scalars` `[N][extra]`, `vectors`
+        /// `[N][vectors][3]`), and `output` ← h_0, for the rows of `blocks`.
+        func forward(parameters: UnsafePointer<Float>, species: [Int32], scalars: [Float], vectors: [Float],
+                     input: inout [Float], output: inout [Float], blocks: RowBlocks) {
             let n = blocks.rows
             FlatBuffers.fit(&input, n * inputWidth)
-            oneHot(species: species, scalars: scalars, into: &input, count: n)
+            inputRows(species: species, scalars: scalars, vectors: vectors, into: &input, count: n)
             FlatBuffers.fit(&output, n * linear.output.dimension)
             linear.forward(weights: parameters + offset, input: input, output: &output, blocks: blocks)
         }
 
-        func oneHot(species: [Int32], scalars: [Float], into x: UnsafeMutablePointer<Float>, count n: Int) {
-            let width = inputWidth
+        func inputRows(species: [Int32], scalars: [Float], vectors: [Float], into x: UnsafeMutablePointer<Float>,
+                       count n: Int) {
+            let width = inputWidth, scalarWidth = speciesCount + extraCount
             for i in 0..<n {
                 let s = Int(species[i])
                 precondition(s >= 0 && s < speciesCount, "PropensityModel: species \(s) of particle \(i) out of range")
@@ -38,10 +42,14 @@ extension PropensityModel {
                 row.update(repeating: 0, count: width)
                 row[s] = 1
                 for j in 0..<extraCount { row[speciesCount + j] = scalars[i * extraCount + j] }
+                // Irreps layout of the l = 1 block: component m, then vector v (channels fastest).
+                for v in 0..<vectorCount {
+                    for m in 0..<3 { row[scalarWidth + m * vectorCount + v] = vectors[(i * vectorCount + v) * 3 + m] }
+                }
             }
         }
 
-        /// Backward of `forward` (its `input`): given ∂L/∂h_0 `[N][C]`, ACCUMULATES ∂L/∂weights into
+        /// Backward of `forward` (its `input`): given ∂L/∂h_0, ACCUMULATES ∂L/∂weights into
         /// `gradient` (the flat layout); the input has no gradient.
         func backward(parameters: UnsafePointer<Float>, input: [Float], gradOutput: [Float],
                       gradient: UnsafeMutablePointer<Float>, blocks: RowBlocks) {

@@ -27,6 +27,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var speciesCount = 2
     /// Names of extra per-particle input scalars (datasets `scalars/<name>`), standardised.
     public var extraScalars: [String] = []
+    /// Names of extra per-particle input vectors (l = 1), e.g. "to_inherent" (r_IS − r), scaled
+    /// to unit mean square. The embedding turns them into C vectors, so the first interaction
+    /// layer starts from a vector field (docs/model.md: the embedding).
+    public var extraVectors: [String] = []
     /// h ← h + Gate(z) instead of h ← Gate(z) (off by default, see model.md).
     public var residual = false
     /// Which positions the network reads: "thermal" or "inherent".
@@ -52,6 +56,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
                   "times must be positive and strictly increasing (got \(times))")
         try check(speciesCount >= 1, "speciesCount must be at least 1")
         try check(Set(extraScalars).count == extraScalars.count, "extraScalars has duplicates")
+        try check(Set(extraVectors).count == extraVectors.count, "extraVectors has duplicates")
+        try check(extraVectors.isEmpty || lmax >= 1, "extraVectors need lmax ≥ 1 (the features must carry vectors)")
         try check(positions == "thermal" || positions == "inherent",
                   "positions must be \"thermal\" or \"inherent\" (got \"\(positions)\")")
     }
@@ -59,9 +65,13 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Inputs of the embedding: one-hot species then the extra scalars.
     public var embeddingInputs: Int { speciesCount + extraScalars.count }
 
+    /// The rotation orders of the features entering layer 0: scalars, and vectors when the
+    /// embedding has extra vectors.
+    public var firstLayerOrders: [Int] { extraVectors.isEmpty || lmax == 0 ? [0] : [0, 1] }
+
     enum CodingKeys: String, CodingKey, CaseIterable {
         case channels, lmax, layers, cutoff, radialBasis, envelopePower, radialHidden, decoderHidden
-        case times, speciesCount, extraScalars, residual, positions
+        case times, speciesCount, extraScalars, extraVectors, residual, positions
     }
 
     public init(from decoder: Decoder) throws {
@@ -79,6 +89,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         times = try c.decodeIfPresent([Double].self, forKey: .times) ?? d.times
         speciesCount = try c.decodeIfPresent(Int.self, forKey: .speciesCount) ?? d.speciesCount
         extraScalars = try c.decodeIfPresent([String].self, forKey: .extraScalars) ?? d.extraScalars
+        extraVectors = try c.decodeIfPresent([String].self, forKey: .extraVectors) ?? d.extraVectors
         residual = try c.decodeIfPresent(Bool.self, forKey: .residual) ?? d.residual
         positions = try c.decodeIfPresent(String.self, forKey: .positions) ?? d.positions
     }

@@ -9,6 +9,8 @@ public struct ModelInput: Sendable {
     public var species: [Int32]
     /// `[N][E]`, already standardized (`Normalization.standardize(scalars:count:)`).
     public var scalars: [Float]
+    /// The extra vectors `[N][V][3]` (x, y, z), already scaled (`Normalization`); empty without.
+    public var extraVectors: [Float]
     public let receiverOffsets: [Int]
     public let senders: [Int]
     public let vectors: [Float]
@@ -18,11 +20,13 @@ public struct ModelInput: Sendable {
     public var nodeCount: Int { species.count }
     public var edgeCount: Int { senders.count }
 
-    public init(species: [Int32], scalars: [Float] = [], receiverOffsets: [Int], senders: [Int], vectors: [Float]) {
+    public init(species: [Int32], scalars: [Float] = [], extraVectors: [Float] = [], receiverOffsets: [Int],
+                senders: [Int], vectors: [Float]) {
         precondition(receiverOffsets.count == species.count + 1, "ModelInput: receiverOffsets must have N + 1 entries")
         precondition(vectors.count == 3 * senders.count, "ModelInput: one vector per edge")
         self.species = species
         self.scalars = scalars
+        self.extraVectors = extraVectors
         self.receiverOffsets = receiverOffsets
         self.senders = senders
         self.vectors = vectors
@@ -33,7 +37,7 @@ public struct ModelInput: Sendable {
     /// 0 < |x_j − x_i| < cutoff in an orthorhombic periodic box (or no box: `box == nil`).
     /// Meant for tests and small inputs; training uses the cell-list `NeighborGraph`.
     public static func allPairs(positions: [Double], box: (Double, Double, Double)?, cutoff: Double,
-                                species: [Int32], scalars: [Float] = []) -> ModelInput {
+                                species: [Int32], scalars: [Float] = [], extraVectors: [Float] = []) -> ModelInput {
         let n = species.count
         var offsets = [0], senders: [Int] = [], vectors: [Float] = []
         let l = box.map { [$0.0, $0.1, $0.2] }
@@ -52,6 +56,7 @@ public struct ModelInput: Sendable {
             }
             offsets.append(senders.count)
         }
-        return ModelInput(species: species, scalars: scalars, receiverOffsets: offsets, senders: senders, vectors: vectors)
+        return ModelInput(species: species, scalars: scalars, extraVectors: extraVectors, receiverOffsets: offsets,
+                          senders: senders, vectors: vectors)
     }
 }

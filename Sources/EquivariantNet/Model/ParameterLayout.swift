@@ -15,9 +15,11 @@ public struct ParameterBlock: Equatable, Sendable {
 /// Order (identical to tools/e3nn_model.py, which exports e3nn's weights in it):
 ///
 ///     embedding                 (species + extra scalars) × C
+///     embedding.l1              extra vectors × C   (only with extra vectors)
 ///     layer k = 0 ..< K:
 ///       self.l0                 C × (1+lmax)C   C activated scalars, then lmax·C gates
-///       self.l1 … self.lmax     C × C           (absent in layer 0, whose input is scalars only)
+///       self.l1 … self.lmax     C × C           (layer 0: only the l its input has, l = 0, and
+///                                                l = 1 with extra vectors)
 ///       radial.w1 … radial.wn   basis × 16, 16 × 16, 16 × (paths_k · C)   column = path · C + channel
 ///       post.l0                 C × (1+lmax)C
 ///       post.l1 … post.lmax     C × C
@@ -29,6 +31,10 @@ public struct ParameterLayout: Sendable {
     public let count: Int
 
     public let embedding: ParameterBlock
+    /// The embedding's weights for the extra vectors (l = 1 → l = 1), right after `embedding`.
+    public let embeddingVectors: ParameterBlock?
+    /// One past the embedding's last weight.
+    public var embeddingEnd: Int { (embeddingVectors ?? embedding).range.upperBound }
     public let layers: [Layer]
     /// The decoder MLP's weights start here (layout of `FullyConnectedNet`).
     public let decoderOffset: Int
@@ -36,7 +42,7 @@ public struct ParameterLayout: Sendable {
 
     /// The blocks of one interaction layer.
     public struct Layer: Sendable {
-        /// Input rotation orders (layer 0: [0]; later layers: 0…lmax).
+        /// Input rotation orders (layer 0: `ModelConfig.firstLayerOrders`; later layers: 0…lmax).
         public let inputOrders: [Int]
         /// Self-interaction o3.Linear: `selfLinear[l]` maps the l input channels (nil if no input l).
         public let selfLinear: [ParameterBlock?]
@@ -72,9 +78,10 @@ public struct ParameterLayout: Sendable {
             return b
         }
         embedding = add("embedding", config.embeddingInputs, c)
+        embeddingVectors = config.extraVectors.isEmpty ? nil : add("embedding.l1", config.extraVectors.count, c)
         var layers: [Layer] = []
         for k in 0..<config.layers {
-            let orders = k == 0 ? [0] : Array(0...lmax)
+            let orders = k == 0 ? config.firstLayerOrders : Array(0...lmax)
             var selfLinear: [ParameterBlock?] = []
             for l in 0...lmax {
                 selfLinear.append(orders.contains(l) ? add("layer\(k).self.l\(l)", c, l == 0 ? (1 + lmax) * c : c) : nil)

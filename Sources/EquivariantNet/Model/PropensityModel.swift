@@ -42,9 +42,11 @@ public final class PropensityModel {
         /// Whether the last layer's l ≥ 1 features were computed (`computesEveryFeature`);
         /// otherwise `features[K]` holds the scalars only (its l ≥ 1 numbers are not the network's).
         public var hasEveryFeature = true
-        /// Embedding input `[N][species + extra]`: one-hot species, then the extra scalars.
+        /// Embedding input `[N][species + extra + 3·vectors]`: one-hot species, the extra scalars,
+        /// then the extra vectors (`Irreps` layout: component-major, vector index fastest).
         public var embeddingInput: [Float] = []
-        /// Features entering layer k (`features[0]` = embedding output `[N][C]`), and after the
+        /// Features entering layer k (`features[0]` = embedding output `[N][C]`, or `[N][4C]` with
+        /// extra vectors: C scalars and C vectors), and after the
         /// last layer (`features[K]`), `[N][dim]`.
         public var features: [[Float]] = []
         /// Per row of w (`ModelInput.pairs`: one per neighbor pair) the length and radial basis,
@@ -125,8 +127,9 @@ public final class PropensityModel {
 
     /// Predictions `[N][T]` in standardized units: particle i reads the T outputs of its species.
     public func forward(parameters: UnsafePointer<Float>, input: ModelInput) -> [Float] {
-        let n = input.nodeCount, extra = config.extraScalars.count
+        let n = input.nodeCount, extra = config.extraScalars.count, vectors = config.extraVectors.count
         precondition(input.scalars.count == n * extra, "PropensityModel: expected \(extra) extra scalars per particle")
+        precondition(input.extraVectors.count == 3 * n * vectors, "PropensityModel: expected \(vectors) extra vectors per particle")
         let (nodes, edges, pairs, _) = blocks(input)
         // Work on the previous pass's buffers (uniquely referenced once `tape` lets go of them).
         var t = tape
@@ -134,7 +137,7 @@ public final class PropensityModel {
         t.prepare(nodeCount: n, edgeCount: input.edgeCount, layers: layers.count)
         t.hasEveryFeature = computesEveryFeature
         embedding.forward(parameters: parameters, species: input.species, scalars: input.scalars,
-                          input: &t.embeddingInput, output: &t.features[0], blocks: nodes)
+                          vectors: input.extraVectors, input: &t.embeddingInput, output: &t.features[0], blocks: nodes)
         geometry.forward(input: input, lengths: &t.lengths, radialBasis: &t.radialBasis, sphericalHarmonics: &t.harmonics,
                          edges: edges, pairs: pairs)
         FlatBuffers.fit(&work.edgeWeights, pairs.rows * widestEdgeWeights)
@@ -192,7 +195,7 @@ public final class PropensityModel {
             swap(&gradFeatures, &gradPrevious)
         }
         // Embedding (∂L/∂h_0 `[N][C]` in the first N·C numbers).
-        guard lowestLayer == 0 && firstTrained < layout.embedding.range.upperBound else { return }
+        guard lowestLayer == 0 && firstTrained < layout.embeddingEnd else { return }
         embedding.backward(parameters: parameters, input: t.embeddingInput, gradOutput: gradFeatures, gradient: gradient,
                            blocks: nodes)
     }
