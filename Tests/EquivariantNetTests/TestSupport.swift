@@ -13,6 +13,17 @@ enum E3nnFixture {
     }()
 
     static func section(_ name: String) -> [String: Any] { root[name] as! [String: Any] }
+
+    /// The text of number `key` in section `name` as the fixture file spells it (for an exact
+    /// parse; JSONSerialization may round the last bit).
+    static func numberText(section name: String, key: String) -> String? {
+        guard let url = Bundle.module.url(forResource: "e3nn_blocks", withExtension: "json", subdirectory: "Fixtures"),
+              let text = try? String(contentsOf: url, encoding: .utf8),
+              let sectionStart = text.range(of: "\"\(name)\": {") else { return nil }
+        let rest = text[sectionStart.upperBound...]
+        guard let keyRange = rest.range(of: "\"\(key)\": ") else { return nil }
+        return String(rest[keyRange.upperBound...].prefix { "0123456789.eE+-".contains($0) })
+    }
 }
 
 extension Dictionary where Key == String, Value == Any {

@@ -2,8 +2,8 @@ import Foundation
 
 /// Activations rescaled to unit second moment under a standard normal input, with e3nn's own
 /// constants (`normalize2mom`, estimated by e3nn from 10⁶ float64 normals with seed 0; the exact
-/// integrals differ by 0.16%, see docs/model.md). The sigmoid constant is the double e3nn 0.6 computes,
-/// 1.8467055342154761 (docs/model.md prints …763, one ulp away).
+/// integrals differ by 0.16%, see docs/model.md): the doubles e3nn 0.6 computes, as its fixture
+/// prints them. The network uses them rounded to Float.
 public enum NormalizedActivation: String, Sendable, Codable {
     case silu
     case sigmoid
@@ -12,7 +12,7 @@ public enum NormalizedActivation: String, Sendable, Codable {
     public var constant: Double {
         switch self {
         case .silu: return 1.6791767923989418
-        case .sigmoid: return 1.8467055342154761
+        case .sigmoid: return 1.8467055342154763
         }
     }
 
