@@ -28,11 +28,14 @@ let package = Package(
             name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-openmpi",
             providers: [.apt(["libhdf5-openmpi-dev"])]),
 
+        // SplitMix64, the one generator behind the training order (DistributedTraining) and the
+        // seeding of the weights' random source (EquivariantNet). No dependencies.
+        .target(name: "Randomness"),
         // Swift over MPI. Not named `Distributed`: that shadows the toolchain's module.
-        .target(name: "DistributedTraining", dependencies: ["CMPI"], path: "Sources/Distributed"),
+        .target(name: "DistributedTraining", dependencies: ["CMPI", "Randomness"], path: "Sources/Distributed"),
         // The network: irreps, spherical harmonics, Clebsch–Gordan, tensor products, layers,
         // model, loss, optimiser. Free of MPI and HDF5.
-        .target(name: "EquivariantNet", dependencies: ["CBLAS"]),
+        .target(name: "EquivariantNet", dependencies: ["CBLAS", "Randomness"]),
         // Hand-made per-particle structural descriptors, ridge regression, linear probes.
         .target(name: "StructuralDescriptors", dependencies: ["EquivariantNet"]),
         // The HDF5 snapshot format, validation, importers, and the thin HDF5 layer.
