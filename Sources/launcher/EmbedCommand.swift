@@ -46,7 +46,7 @@ struct EmbedCommand: RankCommand {
         try root.writeAttribute("data", data)
         try root.writeAttribute("species_names", file.attributes.speciesNames.joined(separator: ","))
         try root.writeAttribute("time_unit", file.attributes.timeUnit)
-        try root.writeAttribute("positions", config.positions)
+        try root.writeAttribute("positions", config.positions.rawValue)
         try root.writeAttribute("channels", Int64(config.channels))
         try root.writeAttribute("lmax", Int64(config.lmax))
         try root.writeAttribute("layers", Int64(config.layers))

@@ -35,7 +35,7 @@ struct SnapshotPreparer {
             throw fail("has \(file.attributes.speciesNames.count) species (\(file.attributes.speciesNames.joined(separator: ","))); "
                        + "the model was configured for \(config.speciesCount)")
         }
-        if config.positions == "inherent" && !file.hasInherentPositions {
+        if config.positions == .inherent && !file.hasInherentPositions {
             throw fail("the configuration asks for inherent-structure positions, but the file has no positions_inherent")
         }
         for name in config.extraScalars where !file.scalarNames.contains(name) {
@@ -68,7 +68,7 @@ struct SnapshotPreparer {
     /// Reads snapshot `k` of `file` and builds its graph and inputs.
     func prepare(_ file: SnapshotFile, snapshot k: Int) throws -> PreparedSnapshot {
         let s = try file.readSnapshot(k)
-        let positions = config.positions == "inherent" ? s.inherentPositions! : s.positions
+        let positions = config.positions == .inherent ? s.inherentPositions! : s.positions
         let graph: NeighborGraph
         do {
             graph = try NeighborGraph(positions: positions, box: s.box, cutoff: config.cutoff)
