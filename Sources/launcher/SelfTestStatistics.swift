@@ -75,6 +75,6 @@ struct SelfTestStatistics {
                 bits >>= 8
             }
         }
-        return SelfTestDataParallel.hex(hash)
+        return DataParallelSelfTest.hex(hash)
     }
 }
