@@ -12,6 +12,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "launcher", targets: ["launcher"]),
+        // The libraries, for other Swift packages (Examples/TrainFewSteps uses them).
+        .library(name: "EquiGlass",
+                 targets: ["Training", "DistributedTraining", "EquivariantNet", "GlassData", "StructuralDescriptors"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -31,7 +34,9 @@ let package = Package(
         // SplitMix64, the one generator behind the training order (DistributedTraining) and the
         // seeding of the weights' random source (EquivariantNet). No dependencies.
         .target(name: "Randomness"),
-        // Swift over MPI. Not named `Distributed`: that shadows the toolchain's module.
+        // Swift over MPI: collectives on flat buffers, sharding, the reproducible gradient sum,
+        // stop signals, the MPI self-test. Knows nothing of the network or of HDF5.
+        // Not named `Distributed`: that shadows the toolchain's module.
         .target(name: "DistributedTraining", dependencies: ["CMPI", "Randomness"], path: "Sources/Distributed"),
         // The network: irreps, spherical harmonics, Clebsch–Gordan, tensor products, layers,
         // model, loss, optimiser. Free of MPI and HDF5.
@@ -42,10 +47,17 @@ let package = Package(
         .target(
             name: "GlassData",
             dependencies: ["CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        // What the commands share: the trainer, data preparation, the model bundle and scoring,
+        // transfer learning, embeddings and probes, the benchmark's FLOP model, report figures.
+        // MPI only through DistributedTraining, HDF5 only through GlassData.
+        .target(
+            name: "Training",
+            dependencies: ["DistributedTraining", "EquivariantNet", "GlassData", "StructuralDescriptors"]),
+        // The command line: ArgumentParser commands and options, calling into the libraries.
         .executableTarget(
             name: "launcher",
             dependencies: [
-                "DistributedTraining", "EquivariantNet", "GlassData", "CBLAS", "StructuralDescriptors",
+                "Training", "DistributedTraining", "EquivariantNet", "GlassData", "StructuralDescriptors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DistributedTraining
 import Foundation
+import Training
 
 /// `launcher selftest`: every MPI collective, across all ranks, checked against serial results.
 struct SelfTestCommand: RankCommand {
@@ -68,7 +69,7 @@ struct SelfTestCommand: RankCommand {
             // The other ranks go on into the collectives, where they would wait for rank R.
         }
         if dataParallel.enabled { return try dataParallel.selfTest(on: world).run() }
-        if let file = statistics.file { return try SelfTestStatistics(path: file, world: world).run() }
+        if let file = statistics.file { return try DatasetStatisticsSelfTest(path: file, world: world).run() }
 
         let report = try SelfTestReport.run(on: world)
         if world.isRoot {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DistributedTraining
 import Foundation
+import Training
 
 /// `launcher selftest --data-parallel` and its `--dp-*` options (`DataParallelSelfTest`).
 struct DataParallelOptions: ParsableArguments {

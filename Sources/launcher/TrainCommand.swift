@@ -2,6 +2,7 @@ import ArgumentParser
 import DistributedTraining
 import EquivariantNet
 import Foundation
+import Training
 
 /// `launcher train`: trains the network on a snapshot file.
 struct TrainCommand: RankCommand {
