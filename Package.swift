@@ -66,6 +66,8 @@ let package = Package(
         .testTarget(name: "GlassDataTests", dependencies: ["GlassData"]),
         .testTarget(name: "StructuralDescriptorsTests", dependencies: ["StructuralDescriptors", "EquivariantNet"]),
         .testTarget(name: "DistributedTrainingTests", dependencies: ["DistributedTraining"]),
+        .testTarget(name: "TrainingTests",
+                    dependencies: ["Training", "DistributedTraining", "EquivariantNet", "GlassData", "Randomness"]),
         // Runs the built `launcher` executable as child processes, alone and under mpirun.
         .testTarget(name: "LauncherTests", dependencies: ["GlassData", "CHDF5"]),
     ]
