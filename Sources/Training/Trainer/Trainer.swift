@@ -75,7 +75,7 @@ public struct Trainer {
             let plan = data.schedule.epoch(state.epoch)
             var epoch = EpochTotals()
             while state.batchInEpoch < plan.stepCount {
-                if try stopRequested(&state, data: data, stepsThisRun: progress.steps) { return }
+                if try stopRequested(state, data: data, stepsThisRun: progress.steps) { return }
                 let result = try step(&state, plan: plan, data: data)
                 progress.add(result)
                 epoch.add(loss: result.loss)
@@ -88,7 +88,7 @@ public struct Trainer {
 
     /// Step boundary: a stop signal on any rank stops every rank here, after a checkpoint
     /// (throws `StoppedForResubmission`); `maxSteps` reached: a checkpoint, and true.
-    func stopRequested(_ state: inout TrainingState, data: TrainingData, stepsThisRun: Int) throws -> Bool {
+    func stopRequested(_ state: TrainingState, data: TrainingData, stepsThisRun: Int) throws -> Bool {
         if let signal = try world.agreedStopSignal() {
             try save(state, data: data)
             log("\(StopSignal.name(signal)): checkpoint at step \(state.adam.step) (epoch \(state.epoch + 1), "
