@@ -3,6 +3,7 @@
 #   make demo    install what is missing, build (release), run the main job
 #   make test    install what is missing, build (debug), run every test
 #   make build   build (debug)
+#   make example build and run Examples/TrainFewSteps (the libraries from another package)
 #
 # SWIFTPM_FLAGS passes options to swift build/test, e.g. SWIFTPM_FLAGS="--scratch-path .build-x".
 # MPIRUN_FLAGS passes options to mpirun in the demo (--oversubscribe lets 2 ranks share 1 core).
@@ -29,7 +30,7 @@ MPIRUN_FLAGS ?= --oversubscribe
 export OMPI_ALLOW_RUN_AS_ROOT = 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
 
-.PHONY: demo test build deps show-flags
+.PHONY: demo test build deps show-flags example
 
 # The flags the builds pass (for the commands in docs/benchmarks.md).
 show-flags:
@@ -57,6 +58,12 @@ test: deps
 	         if ($$(i+1) ~ /^passed/) passed += $$i; if ($$(i+1) ~ /^failed/) failed += $$i } } \
 	     END { printf "tests: %d passed, %d failed\n", passed, failed }' "$$log"; \
 	rm -f "$$log"; [ $$status -eq 0 ] && [ $$pystatus -eq 0 ]
+
+# The libraries used from another Swift package: Examples/TrainFewSteps depends on this one by
+# path (the EquiGlass library product), trains a small network 2 steps on one rank on the bundled
+# test file and evaluates it.
+example: deps
+	cd Examples/TrainFewSteps && $(SWIFT) build $(SWIFTPM_FLAGS) && $(SWIFT) run $(SWIFTPM_FLAGS) TrainFewSteps
 
 # The main job: training over 2 MPI ranks on the bundled dataset (configs/demo.json), then the
 # per-time correlation table on the held-out snapshots. DEMO_OUT is the run directory; a second

@@ -12,6 +12,9 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "launcher", targets: ["launcher"]),
+        // The libraries, for other Swift packages (Examples/TrainFewSteps uses them).
+        .library(name: "EquiGlass",
+                 targets: ["Training", "DistributedTraining", "EquivariantNet", "GlassData", "StructuralDescriptors"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,21 +31,33 @@ let package = Package(
             name: "CHDF5", path: "Sources/CHDF5", pkgConfig: "hdf5-openmpi",
             providers: [.apt(["libhdf5-openmpi-dev"])]),
 
-        // Swift over MPI. Not named `Distributed`: that shadows the toolchain's module.
-        .target(name: "DistributedTraining", dependencies: ["CMPI"], path: "Sources/Distributed"),
+        // SplitMix64, the one generator behind the training order (DistributedTraining) and the
+        // seeding of the weights' random source (EquivariantNet). No dependencies.
+        .target(name: "Randomness"),
+        // Swift over MPI: collectives on flat buffers, sharding, the reproducible gradient sum,
+        // stop signals, the MPI self-test. Knows nothing of the network or of HDF5.
+        // Not named `Distributed`: that shadows the toolchain's module.
+        .target(name: "DistributedTraining", dependencies: ["CMPI", "Randomness"], path: "Sources/Distributed"),
         // The network: irreps, spherical harmonics, Clebsch–Gordan, tensor products, layers,
         // model, loss, optimiser. Free of MPI and HDF5.
-        .target(name: "EquivariantNet", dependencies: ["CBLAS"]),
+        .target(name: "EquivariantNet", dependencies: ["CBLAS", "Randomness"]),
         // Hand-made per-particle structural descriptors, ridge regression, linear probes.
         .target(name: "StructuralDescriptors", dependencies: ["EquivariantNet"]),
         // The HDF5 snapshot format, validation, importers, and the thin HDF5 layer.
         .target(
             name: "GlassData",
             dependencies: ["CHDF5", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        // What the commands share: the trainer, data preparation, the model bundle and scoring,
+        // transfer learning, embeddings and probes, the benchmark's FLOP model, report figures.
+        // MPI only through DistributedTraining, HDF5 only through GlassData.
+        .target(
+            name: "Training",
+            dependencies: ["DistributedTraining", "EquivariantNet", "GlassData", "StructuralDescriptors"]),
+        // The command line: ArgumentParser commands and options, calling into the libraries.
         .executableTarget(
             name: "launcher",
             dependencies: [
-                "DistributedTraining", "EquivariantNet", "GlassData", "CBLAS", "StructuralDescriptors",
+                "Training", "DistributedTraining", "EquivariantNet", "GlassData", "StructuralDescriptors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -51,6 +66,8 @@ let package = Package(
         .testTarget(name: "GlassDataTests", dependencies: ["GlassData"]),
         .testTarget(name: "StructuralDescriptorsTests", dependencies: ["StructuralDescriptors", "EquivariantNet"]),
         .testTarget(name: "DistributedTrainingTests", dependencies: ["DistributedTraining"]),
+        .testTarget(name: "TrainingTests",
+                    dependencies: ["Training", "DistributedTraining", "EquivariantNet", "GlassData", "Randomness"]),
         // Runs the built `launcher` executable as child processes, alone and under mpirun.
         .testTarget(name: "LauncherTests", dependencies: ["GlassData", "CHDF5"]),
     ]

@@ -1,3 +1,7 @@
+// SplitMix64 lives in Randomness (shared with EquivariantNet's RandomSource); re-exported so that
+// `import DistributedTraining` keeps providing it.
+@_exported import Randomness
+
 /// Which snapshots each rank trains on, step by step, and which it evaluates.
 ///
 /// Everything here is a pure function of (training snapshots, global batch size, seed, epoch,

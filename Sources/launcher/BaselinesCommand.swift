@@ -3,6 +3,7 @@ import EquivariantNet
 import Foundation
 import GlassData
 import StructuralDescriptors
+import Training
 
 /// `launcher baselines`: what hand-made structural descriptors predict of the propensity, fitted
 /// on one file and scored on another, so every table of the network's ρ has its reference.
@@ -45,13 +46,7 @@ struct BaselinesCommand: ParsableCommand {
     func run() throws {
         let start = Date()
         let trainFile = try open(train), testFile = try open(test)
-        guard trainFile.attributes.speciesNames == testFile.attributes.speciesNames else {
-            throw ValidationFailure("\(test): species \(testFile.attributes.speciesNames) differ from \(train)'s \(trainFile.attributes.speciesNames)")
-        }
-        let shared = matchTimes(model: testFile.times, data: trainFile.times)
-        guard !shared.isEmpty else {
-            throw ValidationFailure("\(test) and \(train) share no time: \(testFile.times) and \(trainFile.times)")
-        }
+        let shared = try sharedTimes(train: trainFile, test: testFile)
         let inherent = !thermal && trainFile.hasInherentPositions && testFile.hasInherentPositions
         let hasEnergy = trainFile.scalarNames.contains("epot_inherent") && testFile.scalarNames.contains("epot_inherent")
         let hasDisplacement = trainFile.hasInherentPositions && testFile.hasInherentPositions
@@ -66,11 +61,11 @@ struct BaselinesCommand: ParsableCommand {
         for note in notes { progress("note: \(note)") }
         progress("descriptors on \(inherent ? "inherent-structure" : "thermal") positions")
         let names = testFile.attributes.speciesNames
-        let trainSet = try DescriptorTable(file: trainFile, timeColumns: shared.map(\.data), inherent: inherent,
+        let trainSet = try DescriptorTable(file: trainFile, timeColumns: shared.map(\.train), inherent: inherent,
                                            energy: hasEnergy, displacement: hasDisplacement, progress: progress)
-        let testSet = try DescriptorTable(file: testFile, timeColumns: shared.map(\.model), inherent: inherent,
+        let testSet = try DescriptorTable(file: testFile, timeColumns: shared.map(\.test), inherent: inherent,
                                           energy: hasEnergy, displacement: hasDisplacement, progress: progress)
-        let times = shared.map { testFile.times[$0.model] }
+        let times = shared.map { testFile.times[$0.test] }
 
         var results: [String: [String: [Double?]]] = [:]
         var order: [String] = []
@@ -78,56 +73,8 @@ struct BaselinesCommand: ParsableCommand {
             guard let fit = trainSet.rows(ofSpecies: s), let score = testSet.rows(ofSpecies: s) else { continue }
             progress("species \(names[s]): \(fit.features.rows) training and \(score.features.rows) test particles, "
                      + "\(fit.features.columns) descriptors; fitting")
-            var table: [String: [Double?]] = [:]
-            func single(_ column: String, _ key: String) {
-                guard let c = fit.features.names.firstIndex(of: column) else {
-                    // Skipped (noted above): null entries keep the JSON's shape.
-                    table[key] = Array(repeating: nil, count: times.count); table[key + "_mean"] = table[key]
-                    return
-                }
-                let x = fit.features.column(c), xt = score.features.column(c)
-                var pooled: [Double?] = [], mean: [Double?] = []
-                for q in times.indices {
-                    let sign = pearson(x, fit.targets[q]) < 0 ? -1.0 : 1.0
-                    let r = pooledAndMeanPearson(xt.map { sign * $0 }, score.targets[q], groups: score.groups)
-                    pooled.append(r.pooled); mean.append(r.mean)
-                }
-                table[key] = pooled; table[key + "_mean"] = mean
-            }
-            single("epot_inherent", "epot_inherent")
-            single("cg_epot_inherent", "epot_inherent_cg")
-            single(DerivedScalar.inherentDisplacement.rawValue, "displacement_inherent")
-            // Local density: total neighbours within R, the R and sign best on the training file.
-            let radii = DescriptorSettings().densityRadii
-            let density = { (m: FeatureMatrix, r: Double) -> [Double] in
-                let columns = names.map { m.names.firstIndex(of: "n_\($0)(r<\(descriptorRadius(r)))")! }
-                return (0..<m.rows).map { i in columns.reduce(0) { $0 + m[i, $1] } }
-            }
-            var pooled: [Double?] = [], mean: [Double?] = [], chosen: [Double?] = []
-            for q in times.indices {
-                var best = (rho: -1.0, radius: radii[0], sign: 1.0)
-                for r in radii {
-                    let rho = pearson(density(fit.features, r), fit.targets[q])
-                    if rho.isFinite && abs(rho) > best.rho { best = (abs(rho), r, rho < 0 ? -1 : 1) }
-                }
-                let r = pooledAndMeanPearson(density(score.features, best.radius).map { best.sign * $0 },
-                                             score.targets[q], groups: score.groups)
-                pooled.append(r.pooled); mean.append(r.mean); chosen.append(best.radius)
-            }
-            table["local_density"] = pooled; table["local_density_mean"] = mean; table["local_density_radius"] = chosen
-            // The ridge on the structural descriptors, then with |r − r_IS| added (the last column).
-            let structural = Array(0..<trainSet.columnCount)
-            for (key, columns) in [("ridge", structural), ("ridge_displacement", hasDisplacement ? structural + [trainSet.columnCount] : [])] {
-                guard !columns.isEmpty else {
-                    table[key] = Array(repeating: nil, count: times.count); table[key + "_mean"] = table[key]
-                    continue
-                }
-                let ridge = try LinearProbe.scores(
-                    trainFeatures: fit.features.selecting(columns: columns), trainTargets: fit.targets, trainGroups: fit.groups,
-                    testFeatures: score.features.selecting(columns: columns), testTargets: score.targets, testGroups: score.groups)
-                table[key] = ridge.map(\.pooled); table[key + "_mean"] = ridge.map(\.meanPerGroup)
-                table[key + "_lambda"] = ridge.map(\.lambda)
-            }
+            let table = try Baselines.scores(fit: fit, score: score, timeCount: times.count, speciesNames: names,
+                                             structuralColumns: trainSet.columnCount, displacement: hasDisplacement)
             results[names[s]] = table
             order.append(names[s])
         }
@@ -174,70 +121,5 @@ struct BaselinesCommand: ParsableCommand {
         } else {
             printNow("baselines: " + line)
         }
-    }
-}
-
-/// A radius as `localDensityCounts` writes it in column names.
-private func descriptorRadius(_ r: Double) -> String {
-    var text = String(r)
-    if text.hasSuffix(".0") { text.removeLast(2) }
-    return text
-}
-
-/// The descriptors and targets of every particle of a file, split by species.
-private struct DescriptorTable {
-    var features: [FeatureMatrix]
-    /// Per species, per time column: the targets of its particles.
-    var targets: [[[Double]]]
-    /// Per species: the snapshot of each particle.
-    var groups: [[Int]]
-    let snapshots: Int
-    /// The structural descriptors' count; with `displacement`, |r − r_IS| is one more column after them.
-    let columnCount: Int
-
-    init(file: SnapshotFile, timeColumns: [Int], inherent: Bool, energy: Bool, displacement: Bool,
-         progress: (String) -> Void) throws {
-        let speciesCount = file.attributes.speciesNames.count
-        features = Array(repeating: FeatureMatrix(names: [], values: []), count: speciesCount)
-        targets = Array(repeating: Array(repeating: [], count: timeColumns.count), count: speciesCount)
-        groups = Array(repeating: [], count: speciesCount)
-        snapshots = file.snapshotCount
-        var structuralColumns = 0
-        let start = Date()
-        var lastReport = start
-        for k in 0..<file.snapshotCount {
-            let s = try file.readSnapshot(k)
-            var descriptors: FeatureMatrix
-            do {
-                descriptors = try ParticleDescriptors.compute(
-                    positions: inherent ? s.inherentPositions! : s.positions, box: s.box, species: s.species,
-                    speciesNames: file.attributes.speciesNames, inherentEnergy: energy ? s.scalars["epot_inherent"] : nil)
-            } catch {
-                throw ValidationFailure("\(file.path), snapshot \(k): \(error)")
-            }
-            structuralColumns = descriptors.columns
-            if displacement, let values = DerivedScalar.inherentDisplacement.values(s) {
-                descriptors = concatenateColumns([descriptors, FeatureMatrix(names: [DerivedScalar.inherentDisplacement.rawValue], values: values)])
-            }
-            let t = file.timeCount
-            for sp in 0..<speciesCount {
-                let rows = (0..<s.particleCount).filter { Int(s.species[$0]) == sp }
-                features[sp].append(rows: descriptors.selecting(rows: rows))
-                for (q, column) in timeColumns.enumerated() {
-                    targets[sp][q] += rows.map { Double(s.propensity![$0 * t + column]) }
-                }
-                groups[sp] += Array(repeating: k, count: rows.count)
-            }
-            if Date().timeIntervalSince(lastReport) > 5 || k == file.snapshotCount - 1 {
-                lastReport = Date()
-                progress("\(file.path): descriptors of \(k + 1)/\(file.snapshotCount) snapshots (\(duration(lastReport.timeIntervalSince(start))))")
-            }
-        }
-        columnCount = structuralColumns
-    }
-
-    /// The rows of species `s`, or nil if the file has none.
-    func rows(ofSpecies s: Int) -> (features: FeatureMatrix, targets: [[Double]], groups: [Int])? {
-        features[s].rows > 0 ? (features[s], targets[s], groups[s]) : nil
     }
 }

@@ -4,6 +4,7 @@ import EquivariantNet
 import Foundation
 import GlassData
 import StructuralDescriptors
+import Training
 
 /// `launcher embed`: every particle's learned rotation-invariant features, layer by layer, to HDF5.
 struct EmbedCommand: RankCommand {
@@ -46,7 +47,7 @@ struct EmbedCommand: RankCommand {
         try root.writeAttribute("data", data)
         try root.writeAttribute("species_names", file.attributes.speciesNames.joined(separator: ","))
         try root.writeAttribute("time_unit", file.attributes.timeUnit)
-        try root.writeAttribute("positions", config.positions)
+        try root.writeAttribute("positions", config.positions.rawValue)
         try root.writeAttribute("channels", Int64(config.channels))
         try root.writeAttribute("lmax", Int64(config.lmax))
         try root.writeAttribute("layers", Int64(config.layers))
@@ -70,46 +71,3 @@ struct EmbedCommand: RankCommand {
     }
 }
 
-/// The invariants of every layer of a trained network on every particle of a snapshot file
-/// (`LayerInvariants`), concatenated over the snapshots in file order; shared by `embed` and
-/// `probe`.
-struct NetworkEmbeddings {
-    let file: SnapshotFile
-    /// Per layer k = 0…K, all particles of the file.
-    var layers: [LayerInvariants]
-    var species: [Int32] = []
-    /// Snapshot index of each particle.
-    var snapshotOfParticle: [Int] = []
-    /// The file's propensity `[Ntot][T_file]`, if it has one.
-    var propensity: [Float]?
-
-    init(bundle: ModelBundle, path: String, progress: (String) -> Void) throws {
-        let preparer = SnapshotPreparer(config: bundle.config.model)
-        file = try preparer.open(path, needTargets: false, needAllTimes: false)
-        layers = []
-        propensity = file.hasPropensity ? [] : nil
-        let start = Date()
-        var lastReport = start
-        bundle.model.computesEveryFeature = true  // the last layer's l ≥ 1 norms are features too
-        for k in 0..<file.snapshotCount {
-            let p = preparer.standardize(try preparer.prepare(file, snapshot: k), bundle.normalization)
-            _ = bundle.model.forward(parameters: bundle.parameters, input: p.input)
-            let snapshotLayers = LayerInvariants.ofLastForward(bundle.model)
-            if layers.isEmpty {
-                layers = snapshotLayers
-            } else {
-                for q in layers.indices {
-                    layers[q].scalars += snapshotLayers[q].scalars
-                    layers[q].norms += snapshotLayers[q].norms
-                }
-            }
-            species += p.species
-            snapshotOfParticle += Array(repeating: k, count: p.particleCount)
-            if propensity != nil { propensity! += try file.readSnapshot(k).propensity! }
-            if Date().timeIntervalSince(lastReport) > 5 || k == file.snapshotCount - 1 {
-                lastReport = Date()
-                progress("\(path): \(k + 1)/\(file.snapshotCount) snapshots (\(duration(lastReport.timeIntervalSince(start))))")
-            }
-        }
-    }
-}

@@ -3,6 +3,7 @@ import DistributedTraining
 import EquivariantNet
 import Foundation
 import GlassData
+import Training
 
 /// `launcher predict`: writes a trained model's predictions to HDF5.
 struct PredictCommand: RankCommand {
@@ -33,16 +34,9 @@ struct PredictCommand: RankCommand {
         guard world.isRoot else { return }
         threadsOption.configure()
         let bundle = try ModelBundle.load(checkpoint)
-        let preparer = SnapshotPreparer(config: bundle.config.model)
-        let file = try preparer.open(data, needTargets: false, needAllTimes: false)
+        let (file, snapshots) = try bundle.predictions(on: data, needTargets: false)
         let t = bundle.config.model.times.count
-        var predictions: [Float] = [], species: [Int32] = []
-        predictions.reserveCapacity(file.particleCount * t)
-        for k in 0..<file.snapshotCount {
-            let p = preparer.standardize(try preparer.prepare(file, snapshot: k), bundle.normalization)
-            predictions += bundle.predict(p)
-            species += p.species
-        }
+        let predictions = snapshots.flatMap(\.1), species = snapshots.flatMap(\.0.species)
         let h5 = try HDF5File.create(path: out)
         let root = h5.root
         try root.writeAttribute("checkpoint", bundle.path)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DistributedTraining
 import Foundation
+import Training
 
 /// `launcher selftest`: every MPI collective, across all ranks, checked against serial results.
 struct SelfTestCommand: RankCommand {
@@ -67,55 +68,19 @@ struct SelfTestCommand: RankCommand {
             if world.rank == failOnRank { throw InjectedFailure(rank: failOnRank) }
             // The other ranks go on into the collectives, where they would wait for rank R.
         }
-        if dataParallel.enabled { return try SelfTestDataParallel(options: dataParallel, world: world).run() }
-        if let file = statistics.file { return try SelfTestStatistics(path: file, world: world).run() }
+        if dataParallel.enabled { return try dataParallel.selfTest(on: world).run() }
+        if let file = statistics.file { return try DatasetStatisticsSelfTest(path: file, world: world).run() }
 
-        var checks = SelfTestChecks(world: world)
-        try checks.runAll()
-
-        // Every rank learns how many elements differed, and on how many ranks, for each check.
-        var mismatches = checks.rows.map { Int64($0.mismatches) }
-        var failingRanks = checks.rows.map { Int64($0.mismatches > 0 ? 1 : 0) }
-        try world.allReduce(&mismatches, .sum)
-        try world.allReduce(&failingRanks, .sum)
-
+        let report = try SelfTestReport.run(on: world)
         if world.isRoot {
-            printTable(checks.rows, mismatches: mismatches, failingRanks: failingRanks)
+            for line in report.tableLines { printNow(line) }
         }
-        let failed = mismatches.indices.filter { mismatches[$0] > 0 }
+        let failed = report.failedChecks
         if world.isRoot {
             printNow(failed.isEmpty
-                ? "selftest: all \(checks.rows.count) checks passed on \(world.size) ranks"
-                : "selftest: \(failed.count) of \(checks.rows.count) checks FAILED")
+                ? "selftest: all \(report.rows.count) checks passed on \(world.size) ranks"
+                : "selftest: \(failed.count) of \(report.rows.count) checks FAILED")
         }
-        if !failed.isEmpty {
-            throw SelfTestFailure(checks: failed.map { checks.rows[$0].check })
-        }
+        if !failed.isEmpty { throw SelfTestFailure(checks: failed) }
     }
-
-    private func printTable(_ rows: [SelfTestRow], mismatches: [Int64], failingRanks: [Int64]) {
-        func pad(_ text: String, _ width: Int) -> String {
-            text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
-        }
-        let widths = [34, 9, 30, 30, 9]
-        let header = ["check", "elements", "observed(rank0)", "expected(serial)", "bad-ranks"]
-        printNow(zip(header, widths).map { pad($0, $1) }.joined(separator: "  ") + "  result")
-        for (index, row) in rows.enumerated() {
-            let cells = [row.check, "\(row.elements)", row.observed, row.expected, "\(failingRanks[index])"]
-            let result = mismatches[index] == 0 ? "ok" : "MISMATCH(\(mismatches[index]) elements)"
-            printNow(zip(cells, widths).map { pad($0, $1) }.joined(separator: "  ") + "  " + result)
-        }
-    }
-}
-
-/// The error `--fail-on-rank` throws on purpose.
-struct InjectedFailure: Error, CustomStringConvertible {
-    let rank: Int
-    var description: String { "injected failure on rank \(rank) (--fail-on-rank \(rank))" }
-}
-
-/// Some collective returned a value different from the serial computation.
-struct SelfTestFailure: Error, CustomStringConvertible {
-    let checks: [String]
-    var description: String { "selftest failed: \(checks.joined(separator: ", "))" }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DistributedTraining
 import EquivariantNet
 import Foundation
+import Training
 
 /// `launcher train`: trains the network on a snapshot file.
 struct TrainCommand: RankCommand {
@@ -10,7 +11,7 @@ struct TrainCommand: RankCommand {
         abstract: "Train the equivariant network on a snapshot file.",
         discussion: """
             Every hyper-parameter lives in the run configuration, a JSON file with two optional \
-            sections; missing keys take the defaults below (those of shared/design/model.md), \
+            sections; missing keys take the defaults below (those of docs/model.md), \
             unknown keys are an error. Command-line options override the file.
 
               {"model": {"channels": 8, "lmax": 3, "layers": 8, "cutoff": 2.0,
@@ -78,13 +79,13 @@ struct TrainCommand: RankCommand {
     var learningRate: Double?
 
     @Option(name: .long, help: "Positions the network reads: thermal or inherent (overrides the configuration).")
-    var positions: String?
+    var positions: Positions?
 
     @Option(name: .long, help: "Comma-separated extra input scalars, e.g. epot_inherent (overrides the configuration).")
     var extraScalars: String?
 
     @Option(name: .long, help: "Gradient sum over the ranks: exact (fixed point, bitwise the same at any rank count) or fast (Float).")
-    var reduction: String = "exact"
+    var reduction: GradientReductionMode = .exact
 
     @OptionGroup var threadsOption: ThreadsOption
 
@@ -104,9 +105,6 @@ struct TrainCommand: RankCommand {
     var handlesStopSignals: Bool { true }
 
     mutating func run(on world: Communicator) throws {
-        guard let mode = GradientReductionMode(rawValue: reduction) else {
-            throw ValidationFailure("--reduction must be exact or fast, not '\(reduction)'")
-        }
         threadsOption.configure()
         var run = RunConfig()
         if let config { run = try RunConfig.load(path: config) }
@@ -119,7 +117,10 @@ struct TrainCommand: RankCommand {
         try run.validate()
         var trainer = Trainer(world: world, trainPath: data, validationPath: validation, outDirectory: out, config: run,
                               resume: resume, commandLine: CommandLine.arguments, maxSteps: maxSteps,
-                              epochsOverride: epochs, reduction: mode, initFrom: initFrom, freeze: freeze)
+                              epochsOverride: epochs, reduction: reduction, initFrom: initFrom, freeze: freeze)
         try trainer.run()
     }
 }
+
+extension Positions: ExpressibleByArgument {}
+extension GradientReductionMode: ExpressibleByArgument {}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DistributedTraining
 import Foundation
+import Training
 
 /// `launcher version`: what this program is built with and where its ranks run.
 struct VersionCommand: RankCommand {

@@ -1,9 +1,10 @@
 import Foundation
+import Randomness
 
 /// A deterministic, seedable random source for weight initialisation and tests.
 ///
-/// Xoshiro256** (Blackman & Vigna) seeded through SplitMix64, so any 64-bit seed gives a
-/// well-mixed state. Normals come from Box–Muller (both values of a pair are used). The whole
+/// Xoshiro256** (Blackman & Vigna) seeded through SplitMix64 (the four state words are its first
+/// four outputs from `seed`), so any 64-bit seed gives a well-mixed state. Normals come from Box–Muller (both values of a pair are used). The whole
 /// state (`state`, `spareNormal`) is public so a checkpoint can save and restore it exactly.
 public struct RandomSource: RandomNumberGenerator, Sendable {
     public var state: (UInt64, UInt64, UInt64, UInt64)
@@ -11,15 +12,8 @@ public struct RandomSource: RandomNumberGenerator, Sendable {
     public var spareNormal: Double?
 
     public init(seed: UInt64) {
-        var s = seed
-        func splitMix() -> UInt64 {
-            s &+= 0x9E37_79B9_7F4A_7C15
-            var z = s
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        state = (splitMix(), splitMix(), splitMix(), splitMix())
+        var seeding = SplitMix64(seed: seed)
+        state = (seeding.next(), seeding.next(), seeding.next(), seeding.next())
         spareNormal = nil
     }
 

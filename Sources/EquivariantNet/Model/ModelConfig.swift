@@ -1,6 +1,6 @@
 import Foundation
 
-/// Every hyper-parameter of the reference network (shared/design/model.md), with its default.
+/// Every hyper-parameter of the reference network (docs/model.md), with its default.
 ///
 /// Stored as JSON in checkpoints and read from run-configuration files; keys missing from a file
 /// take the default, unknown keys are an error (a typo must not silently fall back to a default).
@@ -33,8 +33,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var extraVectors: [String] = []
     /// h ← h + Gate(z) instead of h ← Gate(z) (off by default, see model.md).
     public var residual = false
-    /// Which positions the network reads: "thermal" or "inherent".
-    public var positions = "thermal"
+    /// Which positions the network reads: "thermal" or "inherent" (in JSON and on the command line).
+    public var positions = Positions.thermal
 
     public init() {}
 
@@ -58,8 +58,6 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         try check(Set(extraScalars).count == extraScalars.count, "extraScalars has duplicates")
         try check(Set(extraVectors).count == extraVectors.count, "extraVectors has duplicates")
         try check(extraVectors.isEmpty || lmax >= 1, "extraVectors need lmax ≥ 1 (the features must carry vectors)")
-        try check(positions == "thermal" || positions == "inherent",
-                  "positions must be \"thermal\" or \"inherent\" (got \"\(positions)\")")
     }
 
     /// Inputs of the embedding: one-hot species then the extra scalars.
@@ -91,8 +89,20 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         extraScalars = try c.decodeIfPresent([String].self, forKey: .extraScalars) ?? d.extraScalars
         extraVectors = try c.decodeIfPresent([String].self, forKey: .extraVectors) ?? d.extraVectors
         residual = try c.decodeIfPresent(Bool.self, forKey: .residual) ?? d.residual
-        positions = try c.decodeIfPresent(String.self, forKey: .positions) ?? d.positions
+        positions = d.positions
+        if let text = try c.decodeIfPresent(String.self, forKey: .positions) {
+            guard let value = Positions(rawValue: text) else {
+                throw ConfigError.invalid("model: positions must be \"thermal\" or \"inherent\" (got \"\(text)\")")
+            }
+            positions = value
+        }
     }
+}
+
+/// The positions the network reads: the thermal configuration, or its inherent structure
+/// (`positions_inherent`). The raw values are the JSON and command-line spellings.
+public enum Positions: String, Codable, CaseIterable, Sendable {
+    case thermal, inherent
 }
 
 /// A configuration problem, with a message meant for the user.

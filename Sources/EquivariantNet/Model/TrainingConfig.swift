@@ -75,7 +75,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
 /// - "exponential": peak × `decay`^(epoch-equivalent fraction), i.e. decay^((step − warmup) / stepsPerDecay).
 /// Every kind ramps linearly from 0 to the peak over `warmupSteps` first.
 public struct LearningRateSchedule: Codable, Equatable, Sendable {
-    public var kind = "constant"
+    /// The shape after the warm-up; its raw values are the JSON spellings.
+    public enum Kind: String, Codable, CaseIterable, Sendable {
+        case constant, cosine, exponential
+    }
+
+    public var kind = Kind.constant
     public var warmupSteps = 0
     public var minFactor = 0.0
     public var decay = 0.5
@@ -83,7 +88,7 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
 
     public init() {}
 
-    public init(kind: String, warmupSteps: Int = 0, minFactor: Double = 0, decay: Double = 0.5, stepsPerDecay: Int = 1000) {
+    public init(kind: Kind, warmupSteps: Int = 0, minFactor: Double = 0, decay: Double = 0.5, stepsPerDecay: Int = 1000) {
         self.kind = kind
         self.warmupSteps = warmupSteps
         self.minFactor = minFactor
@@ -91,10 +96,14 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         self.stepsPerDecay = stepsPerDecay
     }
 
+    /// The schedule of kind `kind` spelt as in JSON ("constant", "cosine", "exponential"); an
+    /// unknown spelling is a programming error.
+    public init(kind: String, warmupSteps: Int = 0, minFactor: Double = 0, decay: Double = 0.5, stepsPerDecay: Int = 1000) {
+        guard let value = Kind(rawValue: kind) else { preconditionFailure("unknown schedule kind \"\(kind)\"") }
+        self.init(kind: value, warmupSteps: warmupSteps, minFactor: minFactor, decay: decay, stepsPerDecay: stepsPerDecay)
+    }
+
     public func validate() throws {
-        guard ["constant", "cosine", "exponential"].contains(kind) else {
-            throw ConfigError.invalid("training.schedule: kind must be constant, cosine or exponential (got \"\(kind)\")")
-        }
         guard warmupSteps >= 0, minFactor >= 0, minFactor <= 1, decay > 0, stepsPerDecay >= 1 else {
             throw ConfigError.invalid("training.schedule: warmupSteps >= 0, 0 <= minFactor <= 1, decay > 0, stepsPerDecay >= 1")
         }
@@ -105,13 +114,13 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         if step < warmupSteps { return Double(step + 1) / Double(warmupSteps) }
         let s = Double(step - warmupSteps)
         switch kind {
-        case "cosine":
+        case .cosine:
             let span = Double(max(totalSteps - warmupSteps, 1))
             let progress = min(s / span, 1)
             return minFactor + (1 - minFactor) * 0.5 * (1 + cos(Double.pi * progress))
-        case "exponential":
+        case .exponential:
             return max(pow(decay, s / Double(stepsPerDecay)), minFactor)
-        default:
+        case .constant:
             return 1
         }
     }
@@ -122,7 +131,13 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         try rejectUnknownKeys(decoder, known: CodingKeys.allCases.map(\.rawValue), section: "training.schedule")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = LearningRateSchedule()
-        kind = try c.decodeIfPresent(String.self, forKey: .kind) ?? d.kind
+        kind = d.kind
+        if let text = try c.decodeIfPresent(String.self, forKey: .kind) {
+            guard let value = Kind(rawValue: text) else {
+                throw ConfigError.invalid("training.schedule: kind must be constant, cosine or exponential (got \"\(text)\")")
+            }
+            kind = value
+        }
         warmupSteps = try c.decodeIfPresent(Int.self, forKey: .warmupSteps) ?? d.warmupSteps
         minFactor = try c.decodeIfPresent(Double.self, forKey: .minFactor) ?? d.minFactor
         decay = try c.decodeIfPresent(Double.self, forKey: .decay) ?? d.decay

@@ -3,6 +3,7 @@ import DistributedTraining
 import EquivariantNet
 import Foundation
 import GlassData
+import Training
 
 /// `launcher report RUN_DIR`: SVG figures of a training run and a page that links them.
 struct ReportCommand: RankCommand {
@@ -59,7 +60,7 @@ struct ReportCommand: RankCommand {
 
         // The newest checkpoint, and the data it is scored on.
         let bundle: ModelBundle? = Checkpoint.list(in: run).isEmpty ? nil : try ModelBundle.load(run)
-        let metadata = bundle.flatMap { try? JSONSerialization.jsonObject(with: Data($0.checkpoint.metadataJSON.utf8)) } as? [String: Any] ?? [:]
+        let metadata = bundle?.metadata ?? [:]
         let dataPath = data ?? (metadata["validation"] as? String)
         if let dataPath, data == nil, !FileManager.default.fileExists(atPath: dataPath) {
             throw ValidationFailure("the run's validation file \(dataPath) (recorded in its checkpoint) does not exist here; pass --data FILE")
@@ -212,11 +213,8 @@ struct ReportCommand: RankCommand {
 
     /// Every snapshot of `dataPath` with the model's predictions, in file order.
     static func predictions(_ bundle: ModelBundle, dataPath: String) throws -> [ObservedSnapshot] {
-        let preparer = SnapshotPreparer(config: bundle.config.model)
-        let file = try preparer.open(dataPath, needTargets: true, needAllTimes: false)
-        return try (0..<file.snapshotCount).map { k in
-            let p = preparer.standardize(try preparer.prepare(file, snapshot: k), bundle.normalization)
-            return ObservedSnapshot(species: p.species, targets: p.targets!, predictions: bundle.predict(p))
+        try bundle.predictions(on: dataPath, needTargets: true).snapshots.map { p, z in
+            ObservedSnapshot(species: p.species, targets: p.targets!, predictions: z)
         }
     }
 
@@ -234,75 +232,3 @@ struct ReportCommand: RankCommand {
     }
 }
 
-/// One scored snapshot: species, targets and predictions `[N][T]` (physical units, model times).
-struct ObservedSnapshot {
-    let species: [Int32]
-    let targets: [Float]
-    let predictions: [Float]
-}
-
-/// The per-epoch lines of a run's metrics.jsonl.
-struct TrainingHistory {
-    var epochs: [Double] = []
-    var trainLoss: [Double] = []
-    var validationLoss: [Double] = []
-    /// Per epoch: the validation block (times, species → scores), if any.
-    var validation: [[String: Any]?] = []
-
-    /// nil when the file does not exist; an unreadable line is an error naming it.
-    init?(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n").enumerated() {
-            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let epoch = (object["epoch"] as? NSNumber)?.doubleValue else {
-                throw ValidationFailure("\(path), line \(n + 1): not a metrics line")
-            }
-            epochs.append(epoch)
-            trainLoss.append((object["train_loss"] as? NSNumber)?.doubleValue ?? .nan)
-            let v = object["validation"] as? [String: Any]
-            validationLoss.append((v?["loss"] as? NSNumber)?.doubleValue ?? .nan)
-            validation.append(v)
-        }
-    }
-
-    /// Pooled validation ρ of `species` per epoch, for each validation time (in order of first appearance).
-    func validationRho(species: String) -> [(time: Double, values: [Double])] {
-        var times: [Double] = []
-        for v in validation { for t in (v?["times"] as? [NSNumber] ?? []).map(\.doubleValue) where !times.contains(t) { times.append(t) } }
-        return times.map { t in
-            (t, validation.map { v -> Double in
-                guard let v, let ts = (v["times"] as? [NSNumber])?.map(\.doubleValue), let q = ts.firstIndex(of: t),
-                      let s = (v["species"] as? [String: Any])?[species] as? [String: Any],
-                      let pooled = s["pearson_pooled"] as? [Any], q < pooled.count else { return .nan }
-                return (pooled[q] as? NSNumber)?.doubleValue ?? .nan
-            })
-        }
-    }
-}
-
-/// RUN_DIR/probe.json, as `launcher probe` writes it:
-/// {"times": [...], "species": "A", "layers": [0, 1, ..., K], "pearson": [[ρ per time] per layer]}.
-struct ProbeResult {
-    let times: [Double]
-    let species: String
-    let layers: [Int]
-    let pearson: [[Double]]
-
-    init(path: String) throws {
-        func fail(_ problem: String) -> ValidationFailure { ValidationFailure("\(path): \(problem)") }
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { throw fail("not a JSON object") }
-        guard let times = (object["times"] as? [NSNumber])?.map(\.doubleValue),
-              let layers = (object["layers"] as? [NSNumber])?.map(\.intValue),
-              let rows = object["pearson"] as? [[Any]] else {
-            throw fail("needs \"times\", \"layers\" and \"pearson\"")
-        }
-        guard rows.count == layers.count, rows.allSatisfy({ $0.count == times.count }) else {
-            throw fail("\"pearson\" must hold one row of \(times.count) values per layer (\(layers.count) layers)")
-        }
-        self.times = times
-        self.layers = layers
-        self.species = object["species"] as? String ?? "A"
-        self.pearson = rows.map { $0.map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
-    }
-}

@@ -2,30 +2,30 @@ import Foundation
 
 /// The report's page, built once and written twice: report.md (Markdown) and report.html
 /// (the same content, self-contained apart from the SVG files it links).
-struct ReportPage {
-    enum Block {
+public struct ReportPage {
+    public enum Block {
         case heading(String)
         case paragraph(String)
         case image(file: String, alt: String)
         case table(header: [String], rows: [[String]])
     }
 
-    let title: String
-    var blocks: [Block] = []
+    public let title: String
+    public var blocks: [Block] = []
 
-    init(title: String) { self.title = title }
+    public init(title: String) { self.title = title }
 
-    mutating func heading(_ text: String) { blocks.append(.heading(text)) }
-    mutating func paragraph(_ text: String) { blocks.append(.paragraph(text)) }
-    mutating func image(_ file: String, alt: String) { blocks.append(.image(file: file, alt: alt)) }
-    mutating func table(header: [String], rows: [[String]]) { blocks.append(.table(header: header, rows: rows)) }
+    public mutating func heading(_ text: String) { blocks.append(.heading(text)) }
+    public mutating func paragraph(_ text: String) { blocks.append(.paragraph(text)) }
+    public mutating func image(_ file: String, alt: String) { blocks.append(.image(file: file, alt: alt)) }
+    public mutating func table(header: [String], rows: [[String]]) { blocks.append(.table(header: header, rows: rows)) }
 
     /// The figure files, in page order.
-    var images: [String] {
+    public var images: [String] {
         blocks.compactMap { if case .image(let file, _) = $0 { return file } else { return nil } }
     }
 
-    func markdown() -> String {
+    public func markdown() -> String {
         var lines = ["# \(title)", ""]
         for block in blocks {
             switch block {
@@ -42,7 +42,7 @@ struct ReportPage {
         return lines.joined(separator: "\n")
     }
 
-    func html() -> String {
+    public func html() -> String {
         func escape(_ s: String) -> String { SVGPlot.escape(s) }
         /// `code` spans of the Markdown text become <code>.
         func inline(_ s: String) -> String {
@@ -67,7 +67,7 @@ struct ReportPage {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    func write(directory: String) throws {
+    public func write(directory: String) throws {
         for (name, text) in [("report.md", markdown()), ("report.html", html())] {
             let path = directory + "/" + name
             do {

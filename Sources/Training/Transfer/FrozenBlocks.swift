@@ -8,18 +8,18 @@ import Foundation
 /// decoder trains) or a comma-separated list of block-name prefixes of `ParameterLayout`, matched
 /// at a dot: "layer1" means every block `layer1.*` (not `layer10.*`), "layer1.radial" only the
 /// radial MLP of layer 1, "decoder.w1" one matrix.
-struct FrozenBlocks {
+public struct FrozenBlocks {
     /// The specification's items, as given (e.g. ["encoder"] or ["embedding", "layer0"]).
-    let items: [String]
+    public let items: [String]
     /// The frozen blocks, in buffer order.
-    let blocks: [ParameterBlock]
+    public let blocks: [ParameterBlock]
     /// `trainable[i]` is false for every parameter of a frozen block (Adam's mask).
-    let trainable: [Bool]
+    public let trainable: [Bool]
 
-    var frozenCount: Int { blocks.reduce(0) { $0 + $1.count } }
+    public var frozenCount: Int { blocks.reduce(0) { $0 + $1.count } }
 
     /// The names one may freeze: "encoder", then the first component of every block name.
-    static func validNames(_ layout: ParameterLayout) -> [String] {
+    public static func validNames(_ layout: ParameterLayout) -> [String] {
         var names = ["encoder"]
         for b in layout.blocks {
             let head = String(b.name.split(separator: ".")[0])
@@ -28,13 +28,13 @@ struct FrozenBlocks {
         return names
     }
 
-    /// Resolves `spec` against `layout`; an unknown item is an error listing the valid names.
-    static func resolve(_ spec: String, layout: ParameterLayout) throws -> FrozenBlocks {
-        let items = spec.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        return try resolve(items: items, layout: layout)
+    /// The items of a specification "a,b,c" (spaces around each trimmed).
+    public static func items(of spec: String) -> [String] {
+        spec.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
-    static func resolve(items: [String], layout: ParameterLayout) throws -> FrozenBlocks {
+    /// Resolves `items` against `layout`; an unknown item is an error listing the valid names.
+    public static func resolve(items: [String], layout: ParameterLayout) throws -> FrozenBlocks {
         guard !items.isEmpty else {
             throw ValidationFailure("--freeze: nothing named; valid names: \(validNames(layout).joined(separator: ", "))")
         }
@@ -62,8 +62,13 @@ struct FrozenBlocks {
         return FrozenBlocks(items: items, blocks: blocks, trainable: trainable)
     }
 
+    /// Sets the gradient of every frozen parameter to zero (none is then all-reduced).
+    public func zeroFrozen(_ gradient: inout [Float]) {
+        for b in blocks { for i in b.range { gradient[i] = 0 } }
+    }
+
     /// The metadata a checkpoint records: the items, and the frozen index ranges [start, end).
-    var metadata: [String: Any] {
+    public var metadata: [String: Any] {
         ["freeze": items, "frozen_blocks": blocks.map(\.name), "frozen_ranges": blocks.map { [$0.offset, $0.offset + $0.count] }]
     }
 }

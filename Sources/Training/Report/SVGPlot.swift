@@ -9,47 +9,66 @@ import Foundation
 /// `<g class="series" data-name=... data-x=... data-y=...>` holding its values (round-trip
 /// precision) and the polyline and/or circles drawn from them, so a test can invert the axis
 /// mapping of the drawn points and compare them with the values.
-struct SVGPlot {
-    enum Scale: String { case linear, log }
+public struct SVGPlot {
+    public enum Scale: String { case linear, log }
 
-    struct Series {
-        enum Style { case line, points, lineAndPoints }
-        var name: String
-        var x: [Double]
-        var y: [Double]
-        var style: Style = .lineAndPoints
-        var dashed = false
+    public struct Series {
+        public enum Style { case line, points, lineAndPoints }
+        public var name: String
+        public var x: [Double]
+        public var y: [Double]
+        public var style: Style = .lineAndPoints
+        public var dashed = false
         /// Marker radius in pixels, and opacity (scatter plots of many points use small, faint ones).
-        var radius = 3.0
-        var opacity = 1.0
+        public var radius = 3.0
+        public var opacity = 1.0
         /// Colour (CSS); nil: the palette's colour for the series' position.
-        var color: String? = nil
+        public var color: String? = nil
+
+        public init(name: String, x: [Double], y: [Double], style: Style = .lineAndPoints, dashed: Bool = false,
+                    radius: Double = 3.0, opacity: Double = 1.0, color: String? = nil) {
+            self.name = name
+            self.x = x
+            self.y = y
+            self.style = style
+            self.dashed = dashed
+            self.radius = radius
+            self.opacity = opacity
+            self.color = color
+        }
     }
 
-    var title: String
-    var xLabel: String
-    var yLabel: String
-    var xScale: Scale = .linear
-    var series: [Series] = []
-    /// Draw the line y = x across the plot (predicted against true).
-    var diagonal = false
-    /// The canvas: wide enough for the plot area (438 px) and the legend's longest name.
-    var width: Double { left + 438 + legendWidth }
-    var height = 430.0
-    /// The legend column: line sample, gap, and ≈ 7 px per character of the longest name at 12 px.
-    var legendWidth: Double { max(210, 42 + 7 * Double(series.map(\.name.count).max() ?? 0)) }
+    public init(title: String, xLabel: String, yLabel: String, xScale: Scale = .linear) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.xScale = xScale
+    }
 
-    static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var xScale: Scale = .linear
+    public var series: [Series] = []
+    /// Draw the line y = x across the plot (predicted against true).
+    public var diagonal = false
+    /// The canvas: wide enough for the plot area (438 px) and the legend's longest name.
+    public var width: Double { left + 438 + legendWidth }
+    public var height = 430.0
+    /// The legend column: line sample, gap, and ≈ 7 px per character of the longest name at 12 px.
+    public var legendWidth: Double { max(210, 42 + 7 * Double(series.map(\.name.count).max() ?? 0)) }
+
+    public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
                           "#bcbd22", "#17becf"]
 
     // The plot area, in pixels: left, top, width, height (the legend sits to the right).
-    var left: Double { 72 }
-    var top: Double { 42 }
-    var plotWidth: Double { width - left - legendWidth }
-    var plotHeight: Double { height - top - 58 }
+    public var left: Double { 72 }
+    public var top: Double { 42 }
+    public var plotWidth: Double { width - left - legendWidth }
+    public var plotHeight: Double { height - top - 58 }
 
     /// The data range of each axis: the finite values' range, padded; log axes in decades.
-    func domains() -> (x: (Double, Double), y: (Double, Double)) {
+    public func domains() -> (x: (Double, Double), y: (Double, Double)) {
         var xs: [Double] = [], ys: [Double] = []
         for s in series {
             for (x, y) in zip(s.x, s.y) where x.isFinite && y.isFinite && (xScale == .linear || x > 0) {
@@ -80,7 +99,7 @@ struct SVGPlot {
     }
 
     /// Pixel coordinates of a data point.
-    func pixel(_ x: Double, _ y: Double, _ d: (x: (Double, Double), y: (Double, Double))) -> (Double, Double) {
+    public func pixel(_ x: Double, _ y: Double, _ d: (x: (Double, Double), y: (Double, Double))) -> (Double, Double) {
         let fx: Double
         if xScale == .log {
             fx = (log10(x) - log10(d.x.0)) / (log10(d.x.1) - log10(d.x.0))
@@ -93,7 +112,7 @@ struct SVGPlot {
 
     /// Round tick values inside [lo, hi]: multiples of 1, 2 or 5 × 10^k; on a log axis the
     /// decades (and 2, 5 × 10^k when the axis spans under three decades).
-    static func ticks(_ lo: Double, _ hi: Double, scale: Scale) -> [Double] {
+    public static func ticks(_ lo: Double, _ hi: Double, scale: Scale) -> [Double] {
         if scale == .log {
             var out: [Double] = []
             let a = Int(floor(log10(lo))), b = Int(ceil(log10(hi)))
@@ -118,15 +137,15 @@ struct SVGPlot {
         return out
     }
 
-    static func escape(_ s: String) -> String {
+    public static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    static func number(_ v: Double) -> String { String(format: "%.2f", v) }
+    public static func number(_ v: Double) -> String { String(format: "%.2f", v) }
 
     /// The SVG document.
-    func svg() -> String {
+    public func svg() -> String {
         let d = domains()
         var out: [String] = []
         out.append("<?xml version=\"1.0\" encoding=\"UTF-8\"?>")
@@ -137,6 +156,16 @@ struct SVGPlot {
         out.append("<rect class=\"plot-area\" x=\"\(Self.number(left))\" y=\"\(Self.number(top))\" width=\"\(Self.number(plotWidth))\" "
                    + "height=\"\(Self.number(plotHeight))\" fill=\"none\" stroke=\"black\" "
                    + "data-x-domain=\"\(d.x.0) \(d.x.1)\" data-y-domain=\"\(d.y.0) \(d.y.1)\" data-x-scale=\"\(xScale.rawValue)\"/>")
+        out += axes(d)
+        out += seriesElements(d)
+        out += legend()
+        out.append("</svg>")
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    /// Ticks, tick labels, grid lines, axis labels and the diagonal.
+    func axes(_ d: (x: (Double, Double), y: (Double, Double))) -> [String] {
+        var out: [String] = []
         // Ticks, tick labels and light grid lines.
         let bottom = top + plotHeight
         for v in Self.ticks(d.x.0, d.x.1, scale: xScale) {
@@ -159,6 +188,12 @@ struct SVGPlot {
             out.append("<line class=\"diagonal\" x1=\"\(Self.number(a.0))\" y1=\"\(Self.number(a.1))\" x2=\"\(Self.number(b.0))\" "
                        + "y2=\"\(Self.number(b.1))\" stroke=\"#999999\" stroke-dasharray=\"4 3\"/>")
         }
+        return out
+    }
+
+    /// The series, clipped to the plot area: polylines (a NaN breaks the line) and markers.
+    func seriesElements(_ d: (x: (Double, Double), y: (Double, Double))) -> [String] {
+        var out: [String] = []
         // The series, clipped to the plot area.
         out.append("<clipPath id=\"plot-clip\"><rect x=\"\(Self.number(left))\" y=\"\(Self.number(top))\" width=\"\(Self.number(plotWidth))\" height=\"\(Self.number(plotHeight))\"/></clipPath>")
         for (k, s) in series.enumerated() {
@@ -195,6 +230,12 @@ struct SVGPlot {
             }
             out.append("</g>")
         }
+        return out
+    }
+
+    /// The legend, to the right of the plot area.
+    func legend() -> [String] {
+        var out: [String] = []
         // Legend, to the right of the plot area.
         let lx = left + plotWidth + 14
         for (k, s) in series.enumerated() {
@@ -209,11 +250,10 @@ struct SVGPlot {
             out.append("<text x=\"\(Self.number(lx + 28))\" y=\"\(Self.number(y + 4))\">\(Self.escape(s.name))</text>")
             out.append("</g>")
         }
-        out.append("</svg>")
-        return out.joined(separator: "\n") + "\n"
+        return out
     }
 
-    func write(to path: String) throws {
+    public func write(to path: String) throws {
         do {
             try Data(svg().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {

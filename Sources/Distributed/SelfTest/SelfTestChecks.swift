@@ -1,36 +1,36 @@
-import DistributedTraining
 import Foundation
 
 /// One row of the self-test: what MPI returned on this rank against the serial computation.
-struct SelfTestRow {
+public struct SelfTestRow {
     /// The check's name, e.g. "allreduce.sum.Double" (no spaces: the table is parsed by tests).
-    var check: String
+    public var check: String
     /// Number of elements moved.
-    var elements: Int
+    public var elements: Int
     /// A summary of MPI's result on this rank (a sum over the elements, or the values).
-    var observed: String
+    public var observed: String
     /// The same summary of the serial result.
-    var expected: String
+    public var expected: String
     /// Elements (or values) on this rank that differ from the serial result.
-    var mismatches: Int
+    public var mismatches: Int
 }
 
 /// Runs every collective of `DistributedTraining` on `world` and compares each result with the
 /// value computed serially on this rank from `SelfTestPattern`.
-struct SelfTestChecks {
-    let world: Communicator
-    var rows: [SelfTestRow] = []
+public struct SelfTestChecks {
+    public let world: Communicator
+    public var rows: [SelfTestRow] = []
 
-    init(world: Communicator) { self.world = world }
+    public init(world: Communicator) { self.world = world }
 
-    mutating func runAll() throws {
+    public mutating func runAll() throws {
         for operation in ReductionOperation.allCases {
             try allReduceFloat(operation)
             try allReduceDouble(operation)
             try allReduceInt64(operation)
         }
         try allReduceScalars()
-        try broadcasts()
+        try broadcastBuffers()
+        try broadcastValues()
         try gathers()
         try barrierWaits()
     }
@@ -57,15 +57,8 @@ struct SelfTestChecks {
         defer { buffer.deallocate() }
         for i in 0..<n { buffer[i] = SelfTestPattern.float(rank: world.rank, index: i) }
         try world.allReduce(buffer, operation)
-        var mismatches = 0, observed = 0.0, expected = 0.0
-        for i in 0..<n {
-            let serial = reduce(operation, { SelfTestPattern.float(rank: $0, index: i) }, +)
-            if buffer[i] != serial { mismatches += 1 }
-            observed += Double(buffer[i])
-            expected += Double(serial)
-        }
-        rows.append(SelfTestRow(check: "allreduce.\(operation).Float", elements: n,
-                                observed: "\(observed)", expected: "\(expected)", mismatches: mismatches))
+        let serial = (0..<n).map { i in reduce(operation, { SelfTestPattern.float(rank: $0, index: i) }, +) }
+        rows.append(Self.compared("allreduce.\(operation).Float", Array(buffer), serial, sum: Self.sum))
     }
 
     /// Through the inout-array entry point.
@@ -73,31 +66,16 @@ struct SelfTestChecks {
         let n = SelfTestPattern.doubleCount
         var values = (0..<n).map { SelfTestPattern.double(rank: world.rank, index: $0) }
         try world.allReduce(&values, operation)
-        var mismatches = 0, observed = 0.0, expected = 0.0
-        for i in 0..<n {
-            let serial = reduce(operation, { SelfTestPattern.double(rank: $0, index: i) }, +)
-            if values[i] != serial { mismatches += 1 }
-            observed += values[i]
-            expected += serial
-        }
-        rows.append(SelfTestRow(check: "allreduce.\(operation).Double", elements: n,
-                                observed: "\(observed)", expected: "\(expected)", mismatches: mismatches))
+        let serial = (0..<n).map { i in reduce(operation, { SelfTestPattern.double(rank: $0, index: i) }, +) }
+        rows.append(Self.compared("allreduce.\(operation).Double", values, serial, sum: Self.sum))
     }
 
     private mutating func allReduceInt64(_ operation: ReductionOperation) throws {
         let n = SelfTestPattern.int64Count
         var values = (0..<n).map { SelfTestPattern.int64(rank: world.rank, index: $0) }
         try world.allReduce(&values, operation)
-        var mismatches = 0
-        var observed: Int64 = 0, expected: Int64 = 0
-        for i in 0..<n {
-            let serial = reduce(operation, { SelfTestPattern.int64(rank: $0, index: i) }, &+)
-            if values[i] != serial { mismatches += 1 }
-            observed &+= values[i]
-            expected &+= serial
-        }
-        rows.append(SelfTestRow(check: "allreduce.\(operation).Int64", elements: n,
-                                observed: "\(observed)", expected: "\(expected)", mismatches: mismatches))
+        let serial = (0..<n).map { i in reduce(operation, { SelfTestPattern.int64(rank: $0, index: i) }, &+) }
+        rows.append(Self.compared("allreduce.\(operation).Int64", values, serial, sum: Self.wrappingSum))
     }
 
     private mutating func allReduceScalars() throws {
@@ -113,9 +91,24 @@ struct SelfTestChecks {
                                 mismatches: int64Max == int64Serial ? 0 : 1))
     }
 
+    /// The row of a check of `received` against the serial `expected`, element by element; the
+    /// summaries are `sum` of each.
+    private static func compared<T: Equatable>(_ check: String, _ received: [T], _ expected: [T],
+                                               sum: ([T]) -> String) -> SelfTestRow {
+        SelfTestRow(check: check, elements: received.count, observed: sum(received), expected: sum(expected),
+                    mismatches: zip(received, expected).filter { $0 != $1 }.count)
+    }
+
+    /// The sum in Double, in index order.
+    private static func sum<T: BinaryFloatingPoint>(_ values: [T]) -> String { "\(values.reduce(0.0) { $0 + Double($1) })" }
+
+    /// The wrapping sum.
+    private static func wrappingSum(_ values: [Int64]) -> String { "\(values.reduce(Int64(0), &+))" }
+
     // MARK: broadcast
 
-    private mutating func broadcasts() throws {
+    /// Buffers of Double and Int64 from the last rank, of Float from rank 0.
+    private mutating func broadcastBuffers() throws {
         let last = world.size - 1
         let isLast = world.rank == last
 
@@ -124,15 +117,8 @@ struct SelfTestChecks {
             isLast ? SelfTestPattern.double(rank: last, index: $0) : -1
         }
         try world.broadcast(&doubles, from: last)
-        var mismatches = 0, observed = 0.0, expected = 0.0
-        for i in doubles.indices {
-            let serial = SelfTestPattern.double(rank: last, index: i)
-            if doubles[i] != serial { mismatches += 1 }
-            observed += doubles[i]
-            expected += serial
-        }
-        rows.append(SelfTestRow(check: "broadcast.Double.from-last", elements: doubles.count,
-                                observed: "\(observed)", expected: "\(expected)", mismatches: mismatches))
+        rows.append(Self.compared("broadcast.Double.from-last", doubles,
+                                  doubles.indices.map { SelfTestPattern.double(rank: last, index: $0) }, sum: Self.sum))
 
         // Floats from rank 0 (the default root), through a buffer pointer.
         let n = SelfTestPattern.floatCount
@@ -140,32 +126,21 @@ struct SelfTestChecks {
         defer { floats.deallocate() }
         for i in 0..<n { floats[i] = world.rank == 0 ? SelfTestPattern.float(rank: 0, index: i) : .nan }
         try world.broadcast(floats)
-        mismatches = 0; observed = 0; expected = 0
-        for i in 0..<n {
-            let serial = SelfTestPattern.float(rank: 0, index: i)
-            if floats[i] != serial { mismatches += 1 }
-            observed += Double(floats[i])
-            expected += Double(serial)
-        }
-        rows.append(SelfTestRow(check: "broadcast.Float.from-0", elements: n,
-                                observed: "\(observed)", expected: "\(expected)", mismatches: mismatches))
+        rows.append(Self.compared("broadcast.Float.from-0", Array(floats),
+                                  (0..<n).map { SelfTestPattern.float(rank: 0, index: $0) }, sum: Self.sum))
 
         var ints = (0..<SelfTestPattern.int64Count).map {
             isLast ? SelfTestPattern.int64(rank: last, index: $0) : 0
         }
         try world.broadcast(&ints, from: last)
-        mismatches = 0
-        var observedInt: Int64 = 0, expectedInt: Int64 = 0
-        for i in ints.indices {
-            let serial = SelfTestPattern.int64(rank: last, index: i)
-            if ints[i] != serial { mismatches += 1 }
-            observedInt &+= ints[i]
-            expectedInt &+= serial
-        }
-        rows.append(SelfTestRow(check: "broadcast.Int64.from-last", elements: ints.count,
-                                observed: "\(observedInt)", expected: "\(expectedInt)", mismatches: mismatches))
+        rows.append(Self.compared("broadcast.Int64.from-last", ints,
+                                  ints.indices.map { SelfTestPattern.int64(rank: last, index: $0) }, sum: Self.wrappingSum))
+    }
 
-        // Bytes and a string whose length only the root knows.
+    /// Bytes and a string whose length only the root knows, and one value, from the last rank.
+    private mutating func broadcastValues() throws {
+        let last = world.size - 1
+        let isLast = world.rank == last
         let sentBytes = isLast ? (0..<(300 + last)).map { SelfTestPattern.byte(root: last, index: $0) } : []
         let bytes = try world.broadcast(sentBytes, from: last)
         let serialBytes = (0..<(300 + last)).map { SelfTestPattern.byte(root: last, index: $0) }
@@ -232,4 +207,56 @@ struct SelfTestChecks {
             expected: world.size > 1 ? String(format: ">=%.3fs", delay / 2) : "n/a",
             mismatches: tooShort ? 1 : 0))
     }
+}
+
+/// The collective self-test's outcome, the same on every rank: each check's row on this rank,
+/// and over all ranks the elements that differed and the ranks on which some did.
+public struct SelfTestReport {
+    public let rows: [SelfTestRow]
+    public let mismatches: [Int64]
+    public let failingRanks: [Int64]
+
+    /// The names of the checks that failed on some rank.
+    public var failedChecks: [String] { rows.indices.filter { mismatches[$0] > 0 }.map { rows[$0].check } }
+
+    /// Runs every check (`SelfTestChecks`) and combines the mismatches over the ranks. Collective.
+    public static func run(on world: Communicator) throws -> SelfTestReport {
+        var checks = SelfTestChecks(world: world)
+        try checks.runAll()
+        var mismatches = checks.rows.map { Int64($0.mismatches) }
+        var failingRanks = checks.rows.map { Int64($0.mismatches > 0 ? 1 : 0) }
+        try world.allReduce(&mismatches, .sum)
+        try world.allReduce(&failingRanks, .sum)
+        return SelfTestReport(rows: checks.rows, mismatches: mismatches, failingRanks: failingRanks)
+    }
+
+    /// The table rank 0 prints: one row per check (names without spaces: tests parse it).
+    public var tableLines: [String] {
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+        }
+        let widths = [34, 9, 30, 30, 9]
+        let header = ["check", "elements", "observed(rank0)", "expected(serial)", "bad-ranks"]
+        var lines = [zip(header, widths).map { pad($0, $1) }.joined(separator: "  ") + "  result"]
+        for (index, row) in rows.enumerated() {
+            let cells = [row.check, "\(row.elements)", row.observed, row.expected, "\(failingRanks[index])"]
+            let result = mismatches[index] == 0 ? "ok" : "MISMATCH(\(mismatches[index]) elements)"
+            lines.append(zip(cells, widths).map { pad($0, $1) }.joined(separator: "  ") + "  " + result)
+        }
+        return lines
+    }
+}
+
+/// The error `selftest --fail-on-rank` throws on purpose.
+public struct InjectedFailure: Error, CustomStringConvertible {
+    public let rank: Int
+    public init(rank: Int) { self.rank = rank }
+    public var description: String { "injected failure on rank \(rank) (--fail-on-rank \(rank))" }
+}
+
+/// Some collective returned a value different from the serial computation.
+public struct SelfTestFailure: Error, CustomStringConvertible {
+    public let checks: [String]
+    public init(checks: [String]) { self.checks = checks }
+    public var description: String { "selftest failed: \(checks.joined(separator: ", "))" }
 }
