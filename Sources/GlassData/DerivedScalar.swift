@@ -26,7 +26,7 @@ public enum DerivedScalar: String, CaseIterable, Sendable {
     }
 
     /// Whether `file` holds what the scalar needs.
-    public func isComputable(from file: SnapshotFile) -> Bool {
+    public func isComputable(from file: SnapshotSet) -> Bool {
         switch self {
         case .inherentDisplacement: return file.hasInherentPositions
         case .inherentEnergy:

@@ -99,6 +99,20 @@ public final class SnapshotSet {
         self.locations = locations
     }
 
+    /// The set of its first `count` snapshots (in order), e.g. for a learning curve.
+    public func prefix(_ count: Int) -> SnapshotSet { SnapshotSet(self, first: count) }
+
+    private init(_ whole: SnapshotSet, first count: Int) {
+        let used = Set(whole.locations.prefix(count).map(\.file))
+        files = whole.files.enumerated().filter { used.contains($0.offset) }.map(\.element)
+        path = whole.path + " (first \(count) snapshots)"
+        attributes = whole.attributes
+        times = whole.times
+        scalarNames = whole.scalarNames
+        offsets = Array(whole.offsets.prefix(count + 1))
+        locations = Array(whole.locations.prefix(count))
+    }
+
     /// The files `paths` name: a file as it is, a folder as its `.h5` files sorted by name.
     /// - Throws: `SnapshotFormatError` for a path that does not exist, an empty folder, or no path.
     public static func expand(_ paths: [String]) throws -> [String] {

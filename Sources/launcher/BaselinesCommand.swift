@@ -31,11 +31,14 @@ struct BaselinesCommand: ParsableCommand {
             "snapshots": n, "descriptors": d} (d counts the ridge's descriptors, without |r − r_IS|).
             """)
 
-    @Option(name: .long, help: "Snapshot file with propensity to fit on.")
-    var train: String
+    @Option(name: .long, help: "Snapshot file (or folder) with propensity to fit on; repeat for several, read as one set.")
+    var train: [String] = []
 
-    @Option(name: .long, help: "Snapshot file with propensity to score on.")
-    var test: String
+    @Option(name: .long, help: "Snapshot file (or folder) with propensity to score on; repeat for several.")
+    var test: [String] = []
+
+    @Option(name: .long, help: "Fit on the first N snapshots of the training set only (learning curves).")
+    var trainSnapshots: Int?
 
     @Flag(name: .long, help: "Print one JSON object instead of the table (progress goes to standard error).")
     var json = false
@@ -45,17 +48,28 @@ struct BaselinesCommand: ParsableCommand {
 
     func run() throws {
         let start = Date()
-        let trainFile = try open(train), testFile = try open(test)
+        guard !train.isEmpty, !test.isEmpty else { throw ValidationError("baselines needs --train and --test") }
+        var trainFile = try open(train)
+        let testFile = try open(test)
+        if let trainSnapshots {
+            guard trainSnapshots >= 1 && trainSnapshots <= trainFile.snapshotCount else {
+                throw ValidationError("--train-snapshots \(trainSnapshots): the training set has \(trainFile.snapshotCount) snapshots")
+            }
+            trainFile = trainFile.prefix(trainSnapshots)
+        }
         let shared = try sharedTimes(train: trainFile, test: testFile)
         let inherent = !thermal && trainFile.hasInherentPositions && testFile.hasInherentPositions
-        let hasEnergy = trainFile.scalarNames.contains("epot_inherent") && testFile.scalarNames.contains("epot_inherent")
+        func energy(_ set: SnapshotSet) -> Bool {
+            set.scalarNames.contains("epot_inherent") || DerivedScalar.inherentEnergy.isComputable(from: set)
+        }
+        let hasEnergy = energy(trainFile) && energy(testFile)
         let hasDisplacement = trainFile.hasInherentPositions && testFile.hasInherentPositions
         var notes: [String] = []
         if !inherent && !thermal {
-            notes.append("positions_inherent missing in \(trainFile.hasInherentPositions ? test : train): descriptors use thermal positions")
+            notes.append("positions_inherent missing in \(trainFile.hasInherentPositions ? testFile.path : trainFile.path): descriptors use thermal positions")
         }
         if !hasEnergy {
-            let missing = trainFile.scalarNames.contains("epot_inherent") ? test : train
+            let missing = energy(trainFile) ? testFile.path : trainFile.path
             notes.append("scalars/epot_inherent missing in \(missing): the energy baselines are skipped")
         }
         for note in notes { progress("note: \(note)") }
@@ -86,7 +100,7 @@ struct BaselinesCommand: ParsableCommand {
                                "notes": notes]))
             return
         }
-        printNow("baselines: fitted on \(train) (\(trainSet.snapshots) snapshots), scored on \(test) (\(testSet.snapshots) snapshots)")
+        printNow("baselines: fitted on \(trainFile.path) (\(trainSet.snapshots) snapshots), scored on \(testFile.path) (\(testSet.snapshots) snapshots)")
         printNow("\(trainSet.columnCount) descriptors on \(inherent ? "inherent-structure" : "thermal") positions; ρ pooled (mean of per-snapshot ρ)")
         for note in notes { printNow("note: \(note)") }
         for name in order {
@@ -108,9 +122,9 @@ struct BaselinesCommand: ParsableCommand {
         printNow("wall time \(duration(elapsed))")
     }
 
-    private func open(_ path: String) throws -> SnapshotFile {
-        let file = try SnapshotFile(path: path, checkAllValues: false)
-        guard file.hasPropensity else { throw ValidationFailure("\(path): has no propensity; baselines need targets in both files") }
+    private func open(_ paths: [String]) throws -> SnapshotSet {
+        let file = try SnapshotSet(paths: paths, checkAllValues: false)
+        guard file.hasPropensity else { throw ValidationFailure("\(file.path): has no propensity; baselines need targets in both files") }
         return file
     }
 

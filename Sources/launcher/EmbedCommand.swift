@@ -37,7 +37,7 @@ struct EmbedCommand: RankCommand {
         guard world.isRoot else { return }
         threadsOption.configure()
         let bundle = try ModelBundle.load(checkpoint)
-        let embedding = try NetworkEmbeddings(bundle: bundle, path: data, progress: { printNow("embed: " + $0) })
+        let embedding = try NetworkEmbeddings(bundle: bundle, paths: [data], progress: { printNow("embed: " + $0) })
         let file = embedding.file
         let config = bundle.config.model
         let h5 = try HDF5File.create(path: out)

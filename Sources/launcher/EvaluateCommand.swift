@@ -21,8 +21,8 @@ struct EvaluateCommand: RankCommand {
     @Option(name: .long, help: "A checkpoint file, or a run directory (its newest checkpoint).")
     var checkpoint: String
 
-    @Option(name: .long, help: "Snapshot file with propensity.")
-    var data: String
+    @Option(name: .long, help: "Snapshot file (or folder) with propensity; repeat for several, scored as one set.")
+    var data: [String] = []
 
     @Flag(name: .long, help: "Print one JSON object instead of the table.")
     var json = false
@@ -31,6 +31,7 @@ struct EvaluateCommand: RankCommand {
 
     mutating func run(on world: Communicator) throws {
         threadsOption.configure()
+        guard !data.isEmpty else { throw ValidationError("evaluate needs --data FILE") }
         let bundle = try ModelBundle.load(checkpoint)
         let evaluation = try evaluate(bundle, on: data, world: world)
         guard world.isRoot else { return }
@@ -39,7 +40,7 @@ struct EvaluateCommand: RankCommand {
             return
         }
         let metrics = evaluation.metrics, names = evaluation.speciesNames
-        printNow("model \(bundle.path) on \(data): \(metrics.snapshots) snapshots")
+        printNow("model \(bundle.path) on \(data.joined(separator: ", ")): \(metrics.snapshots) snapshots")
         if !evaluation.missingTimes.isEmpty {
             printNow("model times absent from the file (not scored): \(evaluation.missingTimes)")
         }

@@ -28,11 +28,11 @@ struct ProbeCommand: RankCommand {
     @Option(name: .long, help: "A checkpoint file, or a run directory (its newest checkpoint).")
     var checkpoint: String
 
-    @Option(name: .long, help: "Snapshot file with propensity to fit the probes on.")
-    var train: String
+    @Option(name: .long, help: "Snapshot file (or folder) with propensity to fit the probes on; repeat for several.")
+    var train: [String] = []
 
-    @Option(name: .long, help: "Snapshot file with propensity to score them on.")
-    var test: String
+    @Option(name: .long, help: "Snapshot file (or folder) with propensity to score them on; repeat for several.")
+    var test: [String] = []
 
     @Flag(name: .long, help: "Print the JSON object instead of the table (progress goes to standard error).")
     var json = false
@@ -59,7 +59,7 @@ struct ProbeCommand: RankCommand {
             printNow(text)
             return
         }
-        printNow("probe: \(bundle.path); fitted on \(train) (\(table.trainSnapshots) snapshots), scored on \(test) (\(table.testSnapshots) snapshots)")
+        printNow("probe: \(bundle.path); fitted on \(train.joined(separator: ", ")) (\(table.trainSnapshots) snapshots), scored on \(test.joined(separator: ", ")) (\(table.testSnapshots) snapshots)")
         printNow("ρ pooled (mean of per-snapshot ρ) of a ridge fit on each layer's invariants (layer 0 = embedding)")
         for (q, s) in probed.enumerated() {
             printNow("species \(names[s])")

@@ -54,11 +54,14 @@ struct TrainCommand: RankCommand {
             checkpoint at the next step boundary, then exit status 75 (resubmit with --resume).
             """)
 
-    @Option(name: .long, help: "Training snapshot file (HDF5, with propensity).")
-    var data: String
+    @Option(name: .long, help: "Training snapshot file (HDF5, with propensity), or a folder of them; repeat for several, read as one set in order.")
+    var data: [String] = []
 
-    @Option(name: .long, help: "Held-out snapshot file scored after every epoch.")
-    var validation: String?
+    @Option(name: .long, help: "Held-out snapshot file (or folder) scored after every epoch; repeat for several.")
+    var validation: [String] = []
+
+    @Option(name: .long, help: "Train on the first N snapshots of the training set only (learning curves).")
+    var trainSnapshots: Int?
 
     @Option(name: .long, help: "Run directory for checkpoints and metrics.")
     var out: String
@@ -115,9 +118,11 @@ struct TrainCommand: RankCommand {
         if let positions { run.model.positions = positions }
         if let extraScalars { run.model.extraScalars = extraScalars.split(separator: ",").map(String.init) }
         try run.validate()
-        var trainer = Trainer(world: world, trainPath: data, validationPath: validation, outDirectory: out, config: run,
+        guard !data.isEmpty else { throw ValidationError("train needs --data FILE (or a folder; repeat for several)") }
+        var trainer = Trainer(world: world, trainPaths: data, validationPaths: validation, outDirectory: out, config: run,
                               resume: resume, commandLine: CommandLine.arguments, maxSteps: maxSteps,
                               epochsOverride: epochs, reduction: reduction, initFrom: initFrom, freeze: freeze)
+        trainer.trainSnapshots = trainSnapshots
         try trainer.run()
     }
 }

@@ -27,7 +27,7 @@ final class DerivedScalarTests: XCTestCase {
     /// `np.linalg.norm` of the minimum-image difference).
     func testInherentDisplacementOnTheBundledData() throws {
         let path = BundledDatasetTests.dataFolder.appendingPathComponent("ka-N1000-T0.60-train.h5").path
-        let file = try SnapshotFile(path: path, checkAllValues: false)
+        let file = try SnapshotSet(paths: [path], checkAllValues: false)
         XCTAssertTrue(DerivedScalar.inherentDisplacement.isComputable(from: file))
         var sum = 0.0, count = 0
         for k in 0..<file.snapshotCount {
@@ -63,7 +63,7 @@ final class InherentEnergyTests: XCTestCase {
         var worst = 0.0, count = 0
         for name in ["ka-N1000-T0.60-test.h5", "ka-N1000-T0.70-test.h5"] {
             let path = BundledDatasetTests.dataFolder.appendingPathComponent(name).path
-            let file = try SnapshotFile(path: path, checkAllValues: false)
+            let file = try SnapshotSet(paths: [path], checkAllValues: false)
             XCTAssertTrue(DerivedScalar.inherentEnergy.isComputable(from: file))
             for k in 0..<file.snapshotCount {
                 let s = try file.readSnapshot(k)

@@ -109,12 +109,12 @@ final class DataPreparationTests: TrainingTestCase {
         let other = scratch + "/b.h5"
         try SnapshotFileWriter.write(path: other, attributes: SnapshotAttributes(temperature: 0.6, density: 1.2, source: "test"),
                                      times: [3, 4, 5, 6], snapshots: [TinyRun.snapshot(0)])
-        let shared = try sharedTimes(train: try SnapshotFile(path: a), test: try SnapshotFile(path: other))
+        let shared = try sharedTimes(train: try SnapshotSet(paths: [a]), test: try SnapshotSet(paths: [other]))
         XCTAssertEqual(shared.map { [$0.test, $0.train] }, [[1, 3]])  // t = 4
         let far = scratch + "/c.h5"
         try SnapshotFileWriter.write(path: far, attributes: SnapshotAttributes(temperature: 0.6, density: 1.2, source: "test"),
                                      times: [10, 20, 30, 40], snapshots: [TinyRun.snapshot(0)])
-        XCTAssertThrowsError(try sharedTimes(train: try SnapshotFile(path: a), test: try SnapshotFile(path: far))) {
+        XCTAssertThrowsError(try sharedTimes(train: try SnapshotSet(paths: [a]), test: try SnapshotSet(paths: [far]))) {
             XCTAssertTrue("\($0)".contains("share no time"), "\($0)")
         }
     }

@@ -73,7 +73,7 @@ class TrainingTestCase: XCTestCase {
     func trainer(_ config: RunConfig = TinyRun.config(), out: String = "run", resume: Bool = false,
                  initFrom: String? = nil, freeze: String? = nil, validation: Bool = false) throws -> Trainer {
         let data = try TinyRun.writeFile(scratch)
-        var t = Trainer(world: try Communicator.shared(), trainPath: data, validationPath: validation ? data : nil,
+        var t = Trainer(world: try Communicator.shared(), trainPaths: [data], validationPaths: validation ? [data] : [],
                         outDirectory: scratch + "/" + out, config: config, resume: resume, initFrom: initFrom, freeze: freeze)
         t.output = { _ in }
         return t

@@ -10,7 +10,7 @@ final class TrainerStepsTests: TrainingTestCase {
     /// A run started and stopped after `steps` steps (a checkpoint written): its directory.
     func trainedRun(_ name: String, steps: Int) throws -> String {
         let base = try trainer(out: name)
-        var t = Trainer(world: base.world, trainPath: base.trainPath, outDirectory: base.outDirectory, config: base.config,
+        var t = Trainer(world: base.world, trainPaths: base.trainPaths, outDirectory: base.outDirectory, config: base.config,
                         maxSteps: steps)
         t.output = { _ in }
         try t.run()
@@ -57,7 +57,7 @@ final class TrainerStepsTests: TrainingTestCase {
         // --resume: the checkpoint's configuration (a default model section means none given),
         // --epochs may extend it; the parameters, moments and position are the checkpoint's.
         var longer = try trainer(RunConfig(), out: "first", resume: true)
-        longer = Trainer(world: longer.world, trainPath: longer.trainPath, outDirectory: longer.outDirectory,
+        longer = Trainer(world: longer.world, trainPaths: longer.trainPaths, outDirectory: longer.outDirectory,
                          config: RunConfig(), resume: true, epochsOverride: 5)
         longer.output = { _ in }
         let resumed = try longer.chooseStart()

@@ -108,6 +108,21 @@ public struct Normalization: Codable, Equatable, Sendable {
     }
 
     /// Standardizes extra scalars `[N][E]` in place.
+    /// Divides each of the `v` extra vectors (`[N][v][3]`) by its root-mean-square length over
+    /// the training set, √(mean² + std²) of its length, whose moments follow the `e` extra
+    /// scalars in `scalarMean` and `scalarStd`. A length scale only: the direction, what
+    /// rotates, is kept.
+    public func scale(vectors: inout [Float], count v: Int, after e: Int) {
+        guard v > 0 else { return }
+        let inverse = (0..<v).map { j -> Double in
+            let m = scalarMean[e + j], s = scalarStd[e + j], rms = (m * m + s * s).squareRoot()
+            return rms > 0 ? 1 / rms : 1
+        }
+        for i in 0..<(vectors.count / (3 * v)) {
+            for j in 0..<v { for a in 0..<3 { vectors[(i * v + j) * 3 + a] = Float(Double(vectors[(i * v + j) * 3 + a]) * inverse[j]) } }
+        }
+    }
+
     public func standardize(scalars: inout [Float], count e: Int) {
         guard e > 0 else { return }
         for i in 0..<(scalars.count / e) {

@@ -22,7 +22,7 @@ public struct CrossTable {
             let bundle = try ModelBundle.load(m.path)
             var row: [Evaluation] = [], indices: [Int] = []
             for d in datasets {
-                let e = try evaluate(bundle, on: d.path, world: world)
+                let e = try evaluate(bundle, on: [d.path], world: world)
                 indices.append(try e.speciesIndex(species, file: d.path))
                 row.append(e)
             }

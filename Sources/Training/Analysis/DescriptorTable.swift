@@ -20,7 +20,7 @@ public struct DescriptorTable {
     /// The structural descriptors' count; with `displacement`, |r − r_IS| is one more column after them.
     public let columnCount: Int
 
-    public init(file: SnapshotFile, timeColumns: [Int], inherent: Bool, energy: Bool, displacement: Bool,
+    public init(file: SnapshotSet, timeColumns: [Int], inherent: Bool, energy: Bool, displacement: Bool,
          progress: (String) -> Void) throws {
         let speciesCount = file.attributes.speciesNames.count
         features = Array(repeating: FeatureMatrix(names: [], values: []), count: speciesCount)
@@ -36,7 +36,7 @@ public struct DescriptorTable {
             do {
                 descriptors = try ParticleDescriptors.compute(
                     positions: inherent ? s.inherentPositions! : s.positions, box: s.box, species: s.species,
-                    speciesNames: file.attributes.speciesNames, inherentEnergy: energy ? s.scalars["epot_inherent"] : nil)
+                    speciesNames: file.attributes.speciesNames, inherentEnergy: energy ? s.scalars["epot_inherent"] ?? DerivedScalar.inherentEnergy.values(s) : nil)
             } catch {
                 throw ValidationFailure("\(file.path), snapshot \(k): \(error)")
             }

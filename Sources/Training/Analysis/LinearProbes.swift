@@ -43,14 +43,14 @@ public struct ProbeTable {
 /// species: a ridge regression of the propensity on the layer's rotation-invariant features,
 /// fitted on `train` and scored on `test`. One forward pass per snapshot of each file, on this
 /// process alone (no collectives).
-public func linearProbes(bundle: ModelBundle, train: String, test: String, progress: (String) -> Void) throws -> ProbeTable {
-    // Both files checked before the long forward passes.
-    for path in [train, test] {
-        let file = try SnapshotPreparer(config: bundle.config.model).open(path, needTargets: false, needAllTimes: false)
-        guard file.hasPropensity else { throw ValidationFailure("\(path): has no propensity; the probes need targets") }
+public func linearProbes(bundle: ModelBundle, train: [String], test: [String], progress: (String) -> Void) throws -> ProbeTable {
+    // Both sets checked before the long forward passes.
+    for paths in [train, test] {
+        let file = try SnapshotPreparer(config: bundle.config.model).open(paths, needTargets: false, needAllTimes: false)
+        guard file.hasPropensity else { throw ValidationFailure("\(file.path): has no propensity; the probes need targets") }
     }
-    let fit = try NetworkEmbeddings(bundle: bundle, path: train, progress: progress)
-    let score = try NetworkEmbeddings(bundle: bundle, path: test, progress: progress)
+    let fit = try NetworkEmbeddings(bundle: bundle, paths: train, progress: progress)
+    let score = try NetworkEmbeddings(bundle: bundle, paths: test, progress: progress)
     let shared = try sharedTimes(train: fit.file, test: score.file)
     let times = shared.map { score.file.times[$0.test] }
     let names = score.file.attributes.speciesNames

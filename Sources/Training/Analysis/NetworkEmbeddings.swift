@@ -7,7 +7,7 @@ import StructuralDescriptors
 /// (`LayerInvariants`), concatenated over the snapshots in file order; shared by `embed` and
 /// `probe`.
 public struct NetworkEmbeddings {
-    public let file: SnapshotFile
+    public let file: SnapshotSet
     /// Per layer k = 0…K, all particles of the file.
     public var layers: [LayerInvariants]
     public var species: [Int32] = []
@@ -16,9 +16,10 @@ public struct NetworkEmbeddings {
     /// The file's propensity `[Ntot][T_file]`, if it has one.
     public var propensity: [Float]?
 
-    public init(bundle: ModelBundle, path: String, progress: (String) -> Void) throws {
+    public init(bundle: ModelBundle, paths: [String], progress: (String) -> Void) throws {
         let preparer = SnapshotPreparer(config: bundle.config.model)
-        file = try preparer.open(path, needTargets: false, needAllTimes: false)
+        file = try preparer.open(paths, needTargets: false, needAllTimes: false)
+        let path = file.path
         layers = []
         propensity = file.hasPropensity ? [] : nil
         let start = Date()

@@ -8,16 +8,19 @@ public struct PreparedSnapshot {
     public let input: ModelInput
     /// Raw extra scalars `[N][E]` (physical units; standardised into `input` by `standardize`).
     public let rawScalars: [Float]
+    /// Raw extra vectors `[N][V][3]` (physical units; scaled into `input` by `standardize`).
+    public let rawVectors: [Float]
     /// Propensity `[N][T_model]` at the model's times (NaN where the file lacks a time), or nil
     /// if the file has no propensity.
     public let targets: [Float]?
     public var species: [Int32] { input.species }
     public var particleCount: Int { input.nodeCount }
 
-    public init(index: Int, input: ModelInput, rawScalars: [Float], targets: [Float]?) {
+    public init(index: Int, input: ModelInput, rawScalars: [Float], rawVectors: [Float] = [], targets: [Float]?) {
         self.index = index
         self.input = input
         self.rawScalars = rawScalars
+        self.rawVectors = rawVectors
         self.targets = targets
     }
 }

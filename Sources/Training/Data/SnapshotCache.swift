@@ -6,7 +6,7 @@ import GlassData
 /// own snapshots (its slices of the batches, its evaluation shard), so under MPI the file is
 /// read once in total, split over the ranks.
 public final class SnapshotCache {
-    public let file: SnapshotFile
+    public let file: SnapshotSet
     public let preparer: SnapshotPreparer
     /// When set, extra scalars are standardised with it on the way out.
     public var normalization: Normalization?
@@ -15,7 +15,7 @@ public final class SnapshotCache {
     private var kept: [Int: PreparedSnapshot] = [:]
     public private(set) var keptBytes = 0
 
-    public init(file: SnapshotFile, preparer: SnapshotPreparer, budgetBytes: Int = 256 << 20) {
+    public init(file: SnapshotSet, preparer: SnapshotPreparer, budgetBytes: Int = 256 << 20) {
         self.file = file
         self.preparer = preparer
         self.budgetBytes = budgetBytes
@@ -23,8 +23,10 @@ public final class SnapshotCache {
 
     /// The bytes one prepared snapshot of `particles` particles and `edges` edges is counted as.
     /// Per edge: sender 8, vector 12, its pair row 4, half a pair's two edge indices 4.
+    /// Per particle: species, offsets, the raw and scaled extra inputs, the targets.
     public func bytes(particles n: Int, edges e: Int) -> Int {
-        e * 28 + n * (16 + 8 * preparer.config.extraScalars.count + 4 * preparer.config.times.count)
+        e * 28 + n * (16 + 8 * preparer.config.extraScalars.count + 24 * preparer.config.extraVectors.count
+                      + 4 * preparer.config.times.count)
     }
 
     /// Snapshot `k`, from memory or read and prepared now.

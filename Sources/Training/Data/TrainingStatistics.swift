@@ -3,7 +3,8 @@ import EquivariantNet
 
 /// The training set's global statistics, accumulated snapshot by snapshot in file order: the
 /// mean in-degree of the graphs (`avgNeighbors`) and the standardisation of targets and extra
-/// scalars (`normalization`).
+/// scalars (`normalization`), whose scalar moments are followed by those of each extra vector's
+/// length (`Normalization.scale(vectors:count:after:)`).
 public struct TrainingStatistics {
     public var edges = 0.0
     public var nodes = 0.0
@@ -12,7 +13,7 @@ public struct TrainingStatistics {
 
     public init(config: ModelConfig) {
         targets = MomentSums(slots: config.speciesCount * config.times.count)
-        scalars = MomentSums(slots: config.extraScalars.count)
+        scalars = MomentSums(slots: config.extraScalars.count + config.extraVectors.count)
     }
 
     public mutating func add(_ p: PreparedSnapshot, times: Int, extra: Int) {
@@ -20,6 +21,11 @@ public struct TrainingStatistics {
         nodes += Double(p.particleCount)
         if let t = p.targets { Normalization.accumulateTargets(t, species: p.species, times: times, into: &targets) }
         for i in 0..<p.particleCount { for j in 0..<extra { scalars.add(slot: j, Double(p.rawScalars[i * extra + j])) } }
+        let v = p.input.extraVectors.isEmpty ? 0 : p.rawVectors.count / (3 * max(p.particleCount, 1))
+        for i in 0..<(p.particleCount * v) {
+            let x = (0..<3).map { Double(p.rawVectors[3 * i + $0]) }
+            scalars.add(slot: extra + i % v, (x[0] * x[0] + x[1] * x[1] + x[2] * x[2]).squareRoot())
+        }
     }
 
     public var avgNeighbors: Double { nodes > 0 ? edges / nodes : 1 }
@@ -50,7 +56,7 @@ public struct TrainingStatistics {
 /// [edges, particles, target moment sums per (species, time), extra-scalar moment sums].
 public enum StatisticsRow {
     public static func width(_ config: ModelConfig) -> Int {
-        2 + 3 * config.speciesCount * config.times.count + 3 * config.extraScalars.count
+        2 + 3 * config.speciesCount * config.times.count + 3 * (config.extraScalars.count + config.extraVectors.count)
     }
 
     public static func values(_ p: PreparedSnapshot, _ config: ModelConfig) -> [Double] {

@@ -29,11 +29,11 @@ public struct Evaluation {
     }
 }
 
-/// Scores `bundle` on the snapshot file `data` at the times both share (matched by value; no
+/// Scores `bundle` on the snapshot files `data` (read as one set) at the times both share (matched by value; no
 /// shared time is an error). Collective: each rank reads and scores its own contiguous share of
 /// the snapshots; the sums are reduced in snapshot order, so the result is the same at any rank
 /// count, on every rank. `observe` sees each snapshot this rank scores, with its predictions.
-public func evaluate(_ bundle: ModelBundle, on data: String, world: Communicator,
+public func evaluate(_ bundle: ModelBundle, on data: [String], world: Communicator,
                      observe: ((PreparedSnapshot, [Float]) -> Void)? = nil) throws -> Evaluation {
     let preparer = bundle.preparer
     let file = try preparer.open(data, needTargets: true, needAllTimes: false)

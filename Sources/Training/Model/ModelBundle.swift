@@ -27,7 +27,7 @@ public struct ModelBundle {
             throw CheckpointError(path: file, problem: "\(c.parameters.count) parameters, its configuration needs \(model.layout.count)")
         }
         let t = config.model.times.count, s = config.model.speciesCount, e = config.model.extraScalars.count
-        guard c.targetMean.count == s * t, c.scalarMean.count == e else {
+        guard c.targetMean.count == s * t, c.scalarMean.count == e + config.model.extraVectors.count else {
             throw CheckpointError(path: file, problem: "normalisation statistics do not match the configuration")
         }
         return ModelBundle(config: config, model: model, parameters: c.parameters, normalization: c.normalization,
@@ -49,7 +49,7 @@ public struct ModelBundle {
 
     /// Every snapshot of the file `path` with this model's predictions `[N][T]` (physical units),
     /// in file order, on this process alone.
-    public func predictions(on path: String, needTargets: Bool) throws -> (file: SnapshotFile, snapshots: [(PreparedSnapshot, [Float])]) {
+    public func predictions(on path: String, needTargets: Bool) throws -> (file: SnapshotSet, snapshots: [(PreparedSnapshot, [Float])]) {
         let preparer = self.preparer
         let file = try preparer.open(path, needTargets: needTargets, needAllTimes: false)
         let snapshots = try (0..<file.snapshotCount).map { k in

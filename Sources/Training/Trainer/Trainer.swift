@@ -23,8 +23,12 @@ import GlassData
 ///     end of epoch: validation, metrics line, checkpoint → endEpoch(_:_:data:)
 public struct Trainer {
     public let world: Communicator
-    public let trainPath: String
-    public let validationPath: String?
+    /// The training files (a folder stands for its `.h5` files), read as one set in this order.
+    public let trainPaths: [String]
+    /// Train on the first this many snapshots of the set only (learning curves); nil = all.
+    public var trainSnapshots: Int? = nil
+    /// The validation files scored after every epoch; none when empty.
+    public let validationPaths: [String]
     public let outDirectory: String
     public var config: RunConfig
     public let resume: Bool
@@ -42,13 +46,13 @@ public struct Trainer {
     /// Where rank 0's log lines go (standard output by default).
     public var output: (String) -> Void = { printNow($0) }
 
-    public init(world: Communicator, trainPath: String, validationPath: String? = nil, outDirectory: String,
+    public init(world: Communicator, trainPaths: [String], validationPaths: [String] = [], outDirectory: String,
                 config: RunConfig, resume: Bool = false, commandLine: [String] = [], maxSteps: Int? = nil,
                 epochsOverride: Int? = nil, reduction: GradientReductionMode = .exact, initFrom: String? = nil,
                 freeze: String? = nil) {
         self.world = world
-        self.trainPath = trainPath
-        self.validationPath = validationPath
+        self.trainPaths = trainPaths
+        self.validationPaths = validationPaths
         self.outDirectory = outDirectory
         self.config = config
         self.resume = resume

@@ -29,13 +29,20 @@ extension Trainer {
     public func prepareData(_ start: TrainingStart) throws -> TrainingData {
         let mc = start.config.model, tc = start.config.training
         let preparer = SnapshotPreparer(config: mc)
-        let train = SnapshotCache(file: try preparer.open(trainPath, needTargets: true, needAllTimes: true), preparer: preparer)
+        var trainSet = try preparer.open(trainPaths, needTargets: true, needAllTimes: true)
+        if let limit = trainSnapshots {
+            guard limit >= 1 && limit <= trainSet.snapshotCount else {
+                throw ValidationFailure("\(trainSet.path): --train-snapshots \(limit) asks for more than its \(trainSet.snapshotCount) snapshots (or fewer than 1)")
+            }
+            trainSet = trainSet.prefix(limit)
+        }
+        let train = SnapshotCache(file: trainSet, preparer: preparer)
         let schedule = try TrainingSchedule(snapshots: Array(0..<train.file.snapshotCount), globalBatchSize: tc.batchSize,
                                             seed: tc.seed)
         var validation: SnapshotCache? = nil
         var validationShared: [(model: Int, data: Int)] = []
-        if let validationPath {
-            let file = try preparer.open(validationPath, needTargets: true, needAllTimes: false)
+        if !validationPaths.isEmpty {
+            let file = try preparer.open(validationPaths, needTargets: true, needAllTimes: false)
             validationShared = preparer.sharedTimes(file)
             validation = SnapshotCache(file: file, preparer: preparer)
         }
@@ -60,8 +67,8 @@ extension Trainer {
 
     func dataLine(_ data: TrainingData, seconds: Double) -> String {
         "data: \(data.train.file.snapshotCount) training snapshots (\(Int(data.statistics.nodes)) particles, "
-            + "\(String(format: "%.2f", data.avgNeighbors)) neighbours on average) from \(trainPath)"
-            + (data.validation.map { ", \($0.file.snapshotCount) validation snapshots from \(validationPath!)" } ?? "")
+            + "\(String(format: "%.2f", data.avgNeighbors)) neighbors on average) from \(data.train.file.path)"
+            + (data.validation.map { ", \($0.file.snapshotCount) validation snapshots from \($0.file.path)" } ?? "")
             + String(format: "; statistics in %.1f s on %d rank%@", seconds, world.size, world.size == 1 ? "" : "s")
     }
 }

@@ -100,7 +100,9 @@ extension Trainer {
     /// The checkpoint of `state`: parameters, moments, position, random state, configuration,
     /// statistics, and the metadata (data files, command line, ranks, transfer learning).
     public func checkpoint(_ state: TrainingState, data: TrainingData) -> Checkpoint {
-        var fields: [String: Any] = ["train": trainPath, "validation": validationPath ?? NSNull(),
+        var fields: [String: Any] = ["train": trainPaths.joined(separator: ", "), "train_files": trainPaths,
+                                     "validation": validationPaths.isEmpty ? NSNull() : validationPaths.joined(separator: ", "),
+                                     "validation_files": validationPaths, "train_snapshots": data.train.file.snapshotCount,
                                      "command": commandLine, "species_names": data.speciesNames, "ranks": world.size]
         if let initFrom = state.initFrom { fields["init_from"] = initFrom }
         if let frozen = state.frozen { fields.merge(frozen.metadata) { $1 } }

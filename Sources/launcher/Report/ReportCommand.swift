@@ -61,16 +61,19 @@ struct ReportCommand: RankCommand {
         // The newest checkpoint, and the data it is scored on.
         let bundle: ModelBundle? = Checkpoint.list(in: run).isEmpty ? nil : try ModelBundle.load(run)
         let metadata = bundle?.metadata ?? [:]
-        let dataPath = data ?? (metadata["validation"] as? String)
-        if let dataPath, data == nil, !FileManager.default.fileExists(atPath: dataPath) {
-            throw ValidationFailure("the run's validation file \(dataPath) (recorded in its checkpoint) does not exist here; pass --data FILE")
+        // The run's validation files (several since `validation_files`; one before).
+        let recorded = metadata["validation_files"] as? [String] ?? (metadata["validation"] as? String).map { [$0] }
+        let dataPaths = data.map { [$0] } ?? recorded.flatMap { $0.isEmpty ? nil : $0 }
+        let dataPath = dataPaths?.joined(separator: ", ")
+        if let missing = dataPaths?.first(where: { !FileManager.default.fileExists(atPath: $0) }), data == nil {
+            throw ValidationFailure("the run's validation file \(missing) (recorded in its checkpoint) does not exist here; pass --data FILE")
         }
         var evaluation: Evaluation? = nil
         // The scatter plot needs every particle's prediction: on one rank, those of the
         // evaluation; on several, rank 0 computes them again (`propensities`).
         var observed: [Int: ObservedSnapshot] = [:]
         if let bundle, let dataPath {
-            evaluation = try evaluate(bundle, on: dataPath, world: world, observe: world.size > 1 ? nil : { p, z in
+            evaluation = try evaluate(bundle, on: dataPaths!, world: world, observe: world.size > 1 ? nil : { p, z in
                 observed[p.index] = ObservedSnapshot(species: p.species, targets: p.targets!, predictions: z)
             })
         }
@@ -180,7 +183,7 @@ struct ReportCommand: RankCommand {
         } else if let bundle, let dataPath {
             let trainPath = train ?? (metadata["train"] as? String)
             if let trainPath, FileManager.default.fileExists(atPath: trainPath) {
-                let table = try linearProbes(bundle: bundle, train: trainPath, test: dataPath, progress: { printNow("report: probe: " + $0) })
+                let table = try linearProbes(bundle: bundle, train: [trainPath], test: dataPaths!, progress: { printNow("report: probe: " + $0) })
                 try table.write(to: probePath)
                 probeSource = "fitted on `\(trainPath)` (\(table.trainSnapshots) snapshots), scored on `\(dataPath)` "
                     + "(\(table.testSnapshots) snapshots), as `launcher probe` computes it; saved to `\(probePath)`, "

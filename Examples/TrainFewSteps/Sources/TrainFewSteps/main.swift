@@ -26,7 +26,7 @@ do {
     config.training.seed = 1
 
     let world = try Communicator.shared()
-    var trainer = Trainer(world: world, trainPath: data, outDirectory: out, config: config, maxSteps: steps)
+    var trainer = Trainer(world: world, trainPaths: [data], outDirectory: out, config: config, maxSteps: steps)
     try trainer.run()
 
     let bundle = try ModelBundle.load(out)
