@@ -1,5 +1,5 @@
 // HDF5's predefined type and property-list ids are macros that expand to global variables
-// initialised by H5open(); Swift cannot import them, so these getters return them.
+// initialized by H5open(); Swift cannot import them, so these getters return them.
 #ifndef EQUIGLASS_CHDF5_SHIM_H
 #define EQUIGLASS_CHDF5_SHIM_H
 #include <hdf5.h>

@@ -5,9 +5,9 @@ import Glibc
 
 /// The MPI world this process belongs to: its rank and the number of ranks.
 ///
-/// Creating the `Communicator` initialises MPI (`MPI_Init_thread` with `MPI_THREAD_FUNNELED`:
+/// Creating the `Communicator` initializes MPI (`MPI_Init_thread` with `MPI_THREAD_FUNNELED`:
 /// only the thread that created it may call MPI) and releasing it finalises MPI. MPI can be
-/// initialised only once per process, so make one `Communicator` per process and keep it for
+/// initialized only once per process, so make one `Communicator` per process and keep it for
 /// the whole run. Started without `mpirun`, the process is rank 0 of a world of 1 and every
 /// collective is the identity.
 ///
@@ -27,7 +27,7 @@ public final class Communicator {
 
     /// Initialises MPI and joins the world communicator.
     ///
-    /// Throws if MPI was already initialised or finalised in this process, or if the library
+    /// Throws if MPI was already initialized or finalised in this process, or if the library
     /// cannot provide `MPI_THREAD_FUNNELED`.
     public init() throws {
         var initialized: Int32 = 0
@@ -39,7 +39,7 @@ public final class Communicator {
                 call: "MPI_Init_thread", code: cmpi_err_other(),
                 message: finalized != 0
                     ? "MPI was already finalised in this process; MPI cannot be started twice"
-                    : "MPI is already initialised: create one Communicator per process")
+                    : "MPI is already initialized: create one Communicator per process")
         }
         // MPI_Init errors are fatal by MPI's default handler; the check is for form's sake.
         var provided: Int32 = 0

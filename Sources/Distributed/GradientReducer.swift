@@ -10,7 +10,7 @@ public enum GradientReductionMode: String, CaseIterable, Sendable {
     case fast
 }
 
-/// Sums the gradients of one optimiser step over every snapshot of the global batch, on every
+/// Sums the gradients of one optimizer step over every snapshot of the global batch, on every
 /// rank, into one flat Float buffer. Knows nothing of the network: a gradient is `parameterCount`
 /// Floats.
 ///

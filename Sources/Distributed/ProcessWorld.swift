@@ -1,7 +1,7 @@
 extension Communicator {
     nonisolated(unsafe) private static var processWorld: Communicator?
 
-    /// The one world of this process, created (MPI initialised) on the first call and never
+    /// The one world of this process, created (MPI initialized) on the first call and never
     /// released, so MPI is not finalised before the process exits. For tests and for programs
     /// that use the libraries without owning MPI's lifetime (the launcher makes its own
     /// `Communicator` and releases it). Call it from one thread only.

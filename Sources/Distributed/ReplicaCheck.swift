@@ -1,5 +1,5 @@
 /// Whether every rank holds bitwise the same values: a cheap check that the replicas of the
-/// parameters (or optimiser moments) have not drifted apart, e.g. before writing a checkpoint.
+/// parameters (or optimizer moments) have not drifted apart, e.g. before writing a checkpoint.
 ///
 /// Each rank hashes the bit patterns (64-bit FNV-1a); one max all-reduce of [h, ~h] gives the
 /// largest and (bitwise not of) the smallest hash. Equal hashes on every rank mean the same values

@@ -6,7 +6,7 @@
 ///
 /// Everything here is a pure function of (training snapshots, global batch size, seed, epoch,
 /// step): the global batches never depend on the number of ranks, only their cutting into
-/// per-rank slices does. So a run gives the same optimiser steps at any rank count, and may be
+/// per-rank slices does. So a run gives the same optimizer steps at any rank count, and may be
 /// resumed at (epoch, step) with another rank count.
 ///
 /// - Each epoch the training snapshots are put in a new order: a Fisher–Yates shuffle driven by
@@ -20,7 +20,7 @@
 public struct TrainingSchedule: Equatable, Sendable {
     /// The training snapshots (indices in the snapshot file), in the order given.
     public let snapshots: [Int]
-    /// Snapshots per optimiser step over all ranks (the last step of an epoch may have fewer).
+    /// Snapshots per optimizer step over all ranks (the last step of an epoch may have fewer).
     public let globalBatchSize: Int
     /// The run's seed.
     public let seed: UInt64
@@ -70,7 +70,7 @@ public struct EpochPlan: Equatable, Sendable {
     public let order: [Int]
     public let globalBatchSize: Int
 
-    /// Optimiser steps in this epoch: `ceil(n / B)`, on every rank.
+    /// Optimizer steps in this epoch: `ceil(n / B)`, on every rank.
     public var stepCount: Int { (order.count + globalBatchSize - 1) / globalBatchSize }
 
     /// The snapshots of global batch `step` (all ranks together), in batch order.
@@ -91,11 +91,11 @@ public struct EpochPlan: Equatable, Sendable {
     }
 }
 
-/// One rank's part of one optimiser step.
+/// One rank's part of one optimizer step.
 public struct LocalBatch: Equatable, Sendable {
     /// The step's index in its epoch.
     public let step: Int
-    /// Snapshots in the whole global batch, over all ranks (the loss normaliser counts these).
+    /// Snapshots in the whole global batch, over all ranks (the loss normalizer counts these).
     public let globalCount: Int
     /// This rank's positions in the global batch (`0 ..< globalCount`): the rows it fills in a
     /// `SnapshotOrderedSum` of per-snapshot statistics for the step. Empty on a rank without work.

@@ -1,4 +1,4 @@
-/// A sum of per-snapshot Double rows (loss sums, counts, target sums and squares, neighbour
+/// A sum of per-snapshot Double rows (loss sums, counts, target sums and squares, neighbor
 /// counts) that is bitwise the same at any rank count.
 ///
 /// Each rank fills the rows of its own snapshots (positions in a global batch, or in a list of

@@ -12,7 +12,7 @@ import Synchronization
 /// even when the signal reached the ranks at different times or only one of them.
 public enum StopSignal {
     /// The last stop signal received, 0 if none. Initialised by `install()` before any handler
-    /// can run, so the handler never triggers a lazy initialisation.
+    /// can run, so the handler never triggers a lazy initialization.
     private static let received = Atomic<Int32>(0)
 
     /// The signals that request a stop.

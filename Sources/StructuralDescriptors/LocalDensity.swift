@@ -1,12 +1,12 @@
 import EquivariantNet
 
-/// Local density: for each particle, the number of neighbours of each species within each radius.
+/// Local density: for each particle, the number of neighbors of each species within each radius.
 ///
 /// Columns, radius-major: "n_<species>(r<R)" for R in `radii`, species in index order.
-/// `graph` must have a cut-off ≥ every radius.
+/// `graph` must have a cutoff ≥ every radius.
 public func localDensityCounts(graph: NeighborGraph, species: [Int32], speciesNames: [String],
                                radii: [Double]) -> FeatureMatrix {
-    precondition(radii.allSatisfy { $0 <= graph.cutoff }, "localDensityCounts: a radius exceeds the graph's cut-off \(graph.cutoff)")
+    precondition(radii.allSatisfy { $0 <= graph.cutoff }, "localDensityCounts: a radius exceeds the graph's cutoff \(graph.cutoff)")
     let n = graph.particleCount, s = speciesNames.count, width = radii.count * s
     var values = [Double](repeating: 0, count: n * width)
     for i in 0..<n {

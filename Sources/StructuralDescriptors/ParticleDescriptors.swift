@@ -3,10 +3,10 @@ import EquivariantNet
 /// All hand-made per-particle descriptors of one periodic snapshot, side by side (≈ 100 columns
 /// with the default settings and two species):
 ///
-/// - `epot_inherent` and its neighbour average `cg_epot_inherent`, when the energy is given (2);
-/// - local density: neighbours of each species within each `densityRadii` (5 × 2 = 10);
-/// - radial shells: neighbours of each species per shell of width 0.1 from 0.5 to 2.5 (20 × 2 = 40)
-///   and their neighbour averages (40);
+/// - `epot_inherent` and its neighbor average `cg_epot_inherent`, when the energy is given (2);
+/// - local density: neighbors of each species within each `densityRadii` (5 × 2 = 10);
+/// - radial shells: neighbors of each species per shell of width 0.1 from 0.5 to 2.5 (20 × 2 = 40)
+///   and their neighbor averages (40);
 /// - Steinhardt q_l and coarse-grained q̄_l, l = 2…8, over the first shell (r < 1.45) (14).
 ///
 /// Computed on the positions given: the caller passes inherent-structure positions when it has
@@ -21,12 +21,12 @@ public enum ParticleDescriptors {
         var parts: [FeatureMatrix] = []
         if let energy = inherentEnergy {
             let e = FeatureMatrix(names: ["epot_inherent"], values: energy)
-            parts += [e, neighbourAverage(e, graph: graph, radius: settings.coarseGrainingRadius)]
+            parts += [e, neighborAverage(e, graph: graph, radius: settings.coarseGrainingRadius)]
         }
         parts.append(localDensityCounts(graph: graph, species: species, speciesNames: speciesNames, radii: settings.densityRadii))
         let shells = radialShellCounts(graph: graph, species: species, speciesNames: speciesNames,
                                        start: settings.shellStart, width: settings.shellWidth, count: settings.shellCount)
-        parts += [shells, neighbourAverage(shells, graph: graph, radius: settings.coarseGrainingRadius)]
+        parts += [shells, neighborAverage(shells, graph: graph, radius: settings.coarseGrainingRadius)]
         parts.append(bondOrientationalOrder(graph: graph, cutoff: settings.bondOrderCutoff, degrees: settings.bondOrderDegrees))
         return concatenateColumns(parts)
     }

@@ -1,6 +1,6 @@
 import EquivariantNet
 
-/// Radial-shell descriptors: for each particle, the number of neighbours of each species whose
+/// Radial-shell descriptors: for each particle, the number of neighbors of each species whose
 /// distance falls in each shell [start + k·width, start + (k+1)·width), k = 0 ..< count — a
 /// histogram of the particle's own g(r), per partner species.
 ///
@@ -9,7 +9,7 @@ public func radialShellCounts(graph: NeighborGraph, species: [Int32], speciesNam
                               start: Double, width: Double, count: Int) -> FeatureMatrix {
     precondition(width > 0 && count > 0, "radialShellCounts: needs width > 0 and count > 0")
     precondition(start + Double(count) * width <= graph.cutoff + 1e-9,
-                 "radialShellCounts: the shells reach beyond the graph's cut-off \(graph.cutoff)")
+                 "radialShellCounts: the shells reach beyond the graph's cutoff \(graph.cutoff)")
     let n = graph.particleCount, s = speciesNames.count, columns = count * s
     var values = [Double](repeating: 0, count: n * columns)
     for i in 0..<n {

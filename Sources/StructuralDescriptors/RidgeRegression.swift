@@ -2,14 +2,14 @@
 ///
 ///     minimise  Σ_i (y_i − c − Σ_k β_k z_ik)² + λ Σ_k β_k²,     z_ik = (x_ik − μ_k) / σ_k
 ///
-/// The features are standardised with the training rows' mean μ_k and standard deviation σ_k
+/// The features are standardized with the training rows' mean μ_k and standard deviation σ_k
 /// (a constant feature gets σ = 1, so its z is 0 and its β is 0); the intercept c = mean(y) is not
 /// penalised. β solves (ZᵀZ + λI) β = Zᵀ(y − ȳ), by Cholesky (`choleskySolve`).
 public struct RidgeRegression: Sendable {
     /// Training mean and standard deviation of each feature.
     public let featureMean: [Double]
     public let featureScale: [Double]
-    /// β on the standardised features.
+    /// β on the standardized features.
     public let coefficients: [Double]
     public let intercept: Double
     public let lambda: Double
@@ -50,7 +50,7 @@ public struct RidgeRegression: Sendable {
     /// One fit per target column, each with λ chosen on a validation split and then refitted on
     /// all rows with it.
     ///
-    /// The split is by group (snapshot), so that neighbouring particles of one configuration are
+    /// The split is by group (snapshot), so that neighboring particles of one configuration are
     /// never on both sides: the last quarter of the distinct groups (at least one) validates, the
     /// rest fits; λ maximises the Pearson ρ of the validation predictions. With a single group,
     /// the last quarter of the rows validates. The Gram matrices are built once for all targets.
@@ -86,15 +86,15 @@ public struct RidgeRegression: Sendable {
     }
 }
 
-/// The part of a ridge fit that depends on the features only: their standardisation and the
+/// The part of a ridge fit that depends on the features only: their standardization and the
 /// Gram matrix ZᵀZ, computed once and shared by every target and penalty.
 public struct RidgeDesign: Sendable {
     public let rows: Int
     public let columns: Int
     public let featureMean: [Double]
     public let featureScale: [Double]
-    /// Standardised features Z, rows × columns.
-    let standardised: [Double]
+    /// Standardized features Z, rows × columns.
+    let standardized: [Double]
     /// ZᵀZ, columns × columns (lower triangle filled).
     let gram: [Double]
 
@@ -128,7 +128,7 @@ public struct RidgeDesign: Sendable {
         columns = d
         featureMean = mean
         featureScale = scale
-        standardised = z
+        standardized = z
         self.gram = gram
     }
 
@@ -141,7 +141,7 @@ public struct RidgeDesign: Sendable {
         var zy = [Double](repeating: 0, count: d)
         for i in 0..<rows {
             let r = y[i] - yMean
-            for k in 0..<d { zy[k] += standardised[i * d + k] * r }
+            for k in 0..<d { zy[k] += standardized[i * d + k] * r }
         }
         var a = gram
         for k in 0..<d { a[k * d + k] += lambda }

@@ -15,7 +15,7 @@ struct BaselinesCommand: ParsableCommand {
             Per time (the test file's times that the training file has) and species, the Pearson ρ \
             on the test file, pooled over its particles and as the mean of the per-snapshot ρ, of: \
             (a) epot_inherent alone (its sign chosen on the training file), and its average over \
-            the first shell (r < 1.45); (b) the number of neighbours within R, R in 1, 1.25, 1.5, \
+            the first shell (r < 1.45); (b) the number of neighbors within R, R in 1, 1.25, 1.5, \
             2, 2.5, the R and sign best on the training file; (c) a ridge regression on every \
             descriptor (StructuralDescriptors.ParticleDescriptors: energies, local densities, \
             radial shells of width 0.1 from 0.5 to 2.5 per species and their first-shell averages, \

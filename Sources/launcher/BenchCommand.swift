@@ -14,7 +14,7 @@ struct BenchCommand: RankCommand {
         discussion: """
             Without --data, the snapshots are generated: a Kob–Andersen-like 80:20 mixture at \
             number density 1.2 (N = 1000 and N = 4096), random non-overlapping positions (no \
-            pair closer than 0.75) — not equilibrated liquids, but the same neighbour count \
+            pair closer than 0.75) — not equilibrated liquids, but the same neighbor count \
             (≈ 40 per particle at r_c = 2), which is all the cost depends on. Targets are random.
 
             A training step is forward, loss, backward and one Adam update; times are medians over \

@@ -7,7 +7,7 @@ import Training
 /// `launcher inspect FILE [--json]`: validates a snapshot file and prints a summary.
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Validate a snapshot file and summarise it (counts, box, times, targets, neighbours).")
+        abstract: "Validate a snapshot file and summarise it (counts, box, times, targets, neighbors).")
 
     @Argument(help: "Snapshot file (HDF5, docs/data-format.md).")
     var file: String
@@ -15,10 +15,10 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
-    @Option(help: "Cut-off radius for the neighbour count.")
+    @Option(help: "Cutoff radius for the neighbor count.")
     var cutoff: Double = 2.0
 
-    @Option(help: "Largest number of snapshots used for the neighbour count.")
+    @Option(help: "Largest number of snapshots used for the neighbor count.")
     var neighborSnapshots: Int = 100
 
     func run() throws {

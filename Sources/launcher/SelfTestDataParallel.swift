@@ -18,7 +18,7 @@ struct DataParallelOptions: ParsableArguments {
     @Option(name: .customLong("dp-parameters"), help: "Floats per gradient.")
     var parameters = 1001
 
-    @Option(name: .customLong("dp-steps"), help: "Optimiser steps in all (over as many epochs as needed).")
+    @Option(name: .customLong("dp-steps"), help: "Optimizer steps in all (over as many epochs as needed).")
     var steps = 12
 
     @Option(name: .customLong("dp-seed"), help: "Seed of the shuffle and of the mock gradients.")

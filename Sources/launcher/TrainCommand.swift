@@ -28,7 +28,7 @@ struct TrainCommand: RankCommand {
 
             times: the propensity times the network predicts, matched to the file's by value \
             (the training file must have them all). positions: "thermal" or "inherent" \
-            (positions_inherent). extraScalars: names of scalars/<name> datasets, standardised, \
+            (positions_inherent). extraScalars: names of scalars/<name> datasets, standardized, \
             e.g. ["epot_inherent"], or the computed "displacement_inherent" (|r − r_IS| of each \
             particle, from positions and positions_inherent). trainSpecies: species indices entering the loss (0 = A). \
             schedule.kind: constant, cosine (to minFactor) or exponential (decay per \
@@ -41,9 +41,9 @@ struct TrainCommand: RankCommand {
             (and starts a new run when DIR holds no checkpoint).
 
             Transfer learning (docs/transfer.md): --init-from CHECKPOINT starts a new run (fresh \
-            optimiser, step 0) from a trained model's parameters; the model configuration is the \
+            optimizer, step 0) from a trained model's parameters; the model configuration is the \
             checkpoint's (a different one given here is an error naming the fields), and so are \
-            avg_neighbors and the extra scalars' standardisation; the targets are standardised on \
+            avg_neighbors and the extra scalars' standardization; the targets are standardized on \
             the new training data. --freeze encoder trains only the decoder; --freeze \
             embedding,layer0 (block-name prefixes) freezes those blocks. Frozen parameters do not \
             change at all. Both are recorded in DIR/transfer.json and the checkpoints' metadata; \
@@ -75,7 +75,7 @@ struct TrainCommand: RankCommand {
     @Option(name: .long, help: "Random seed (overrides the configuration).")
     var seed: UInt64?
 
-    @Option(name: .long, help: "Snapshots per optimiser step, over all ranks (overrides the configuration).")
+    @Option(name: .long, help: "Snapshots per optimizer step, over all ranks (overrides the configuration).")
     var globalBatch: Int?
 
     @Option(name: .long, help: "Learning rate (overrides the configuration).")

@@ -23,7 +23,7 @@ final class BenchCommandTests: XCTestCase {
             XCTAssertEqual(Set(result.keys), keys)
             XCTAssertEqual(result["particles"] as? Int, 80)
             let e = try XCTUnwrap(result["edges"] as? Int)
-            XCTAssertGreaterThan(e, 80 * 20)  // ~39 neighbours per particle at density 1.2, r_c = 2
+            XCTAssertGreaterThan(e, 80 * 20)  // ~39 neighbors per particle at density 1.2, r_c = 2
             let step = try XCTUnwrap(result["train_step_ms"] as? Double)
             XCTAssertGreaterThan(step, 0)
             XCTAssertGreaterThan(try XCTUnwrap(result["peak_rss_mb"] as? Double), 1)

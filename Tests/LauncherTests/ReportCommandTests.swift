@@ -275,7 +275,7 @@ final class ReportCommandTests: ScratchDirectoryTestCase {
         let pearson = (reference["pearson"] as! [[Any]]).map { $0.map { ($0 as? NSNumber)?.doubleValue ?? .nan } }
         XCTAssertEqual(times, [0.5, 2, 12])
         XCTAssertEqual(layers, [0, 1, 2])
-        // Layer 2 sees the neighbourhood: defined ρ, so the figure has a line to check.
+        // Layer 2 sees the neighborhood: defined ρ, so the figure has a line to check.
         XCTAssertTrue(pearson[2].allSatisfy { $0.isFinite && abs($0) <= 1 }, "\(pearson)")
 
         // The figure plots those numbers: one line per time, ρ against layer.

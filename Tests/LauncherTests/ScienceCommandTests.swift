@@ -31,7 +31,7 @@ final class ScienceCommandTests: ScratchDirectoryTestCase {
 
     // MARK: baselines
 
-    /// The synthetic targets grow with the number of neighbours within 1.3, so the local density
+    /// The synthetic targets grow with the number of neighbors within 1.3, so the local density
     /// and the ridge regression must find them; the files have no inherent positions (noted).
     func testBaselinesFindTheCoordinationLawAndPrintTheJSONShape() throws {
         let train = try SyntheticSnapshots.write(path: path("train.h5"), count: 3, seed: 1, times: [0.5, 12], particles: 300)
@@ -168,7 +168,7 @@ final class ScienceCommandTests: ScratchDirectoryTestCase {
         XCTAssertTrue(pearson.allSatisfy { $0.count == 2 })
         // Layer 0 depends on the species only: within species A it is constant, ρ undefined (null).
         XCTAssertTrue(pearson[0].allSatisfy { $0 is NSNull }, "\(pearson[0])")
-        // Layer 2 sees the neighbourhood: a defined ρ.
+        // Layer 2 sees the neighborhood: a defined ρ.
         XCTAssertTrue(pearson[2].allSatisfy { ($0 as? Double).map { abs($0) <= 1 } ?? false }, "\(pearson[2])")
         let written = try String(contentsOfFile: out, encoding: .utf8)
         XCTAssertEqual(try json(written) as NSDictionary, object as NSDictionary)

@@ -46,7 +46,7 @@ final class TransferLearningTests: ScratchDirectoryTestCase {
     }
 
     /// Mean of the propensity per (species, time) of a file, from the file alone (the reference
-    /// for the recomputed target standardisation).
+    /// for the recomputed target standardization).
     func targetMeans(_ file: String, times: Int) throws -> [Double] {
         let f = try SnapshotFile(path: file)
         var sum = [Double](repeating: 0, count: 2 * times), n = sum
@@ -77,7 +77,7 @@ final class TransferLearningTests: ScratchDirectoryTestCase {
         XCTAssertEqual(bits(c.parameters[0..<encoder]), bits(source.parameters[0..<encoder]), "the frozen encoder changed")
         XCTAssertNotEqual(bits(c.parameters[encoder...]), bits(source.parameters[encoder...]), "the decoder did not train")
         XCTAssertTrue(c.adamM[0..<encoder].allSatisfy { $0 == 0 } && c.adamV[0..<encoder].allSatisfy { $0 == 0 })
-        // Kept from the source: avg_neighbors, the scalars' standardisation; new: the targets'.
+        // Kept from the source: avg_neighbors, the scalars' standardization; new: the targets'.
         XCTAssertEqual(c.avgNeighbors, source.avgNeighbors)
         XCTAssertEqual(c.scalarMean, source.scalarMean)
         XCTAssertEqual(c.scalarStd, source.scalarStd)

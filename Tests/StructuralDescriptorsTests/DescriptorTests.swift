@@ -19,7 +19,7 @@ final class DescriptorTests: XCTestCase {
     /// On a perfect lattice every particle has the same q_lm, so q̄_l = q_l.
     func testBondOrderOfFccAndSimpleCubicLattices() throws {
         let fcc = lattice(cells: 3, a: 1.6, basis: [(0, 0, 0), (0.5, 0.5, 0), (0.5, 0, 0.5), (0, 0.5, 0.5)])
-        let fccGraph = try NeighborGraph(positions: fcc.positions, box: fcc.box, cutoff: 1.3)  // 12 neighbours at 1.131
+        let fccGraph = try NeighborGraph(positions: fcc.positions, box: fcc.box, cutoff: 1.3)  // 12 neighbors at 1.131
         let q = bondOrientationalOrder(graph: fccGraph, cutoff: 1.3, degrees: [4, 6])
         XCTAssertEqual(q.names, ["q4", "q6", "qbar4", "qbar6"])
         for i in [0, 17, 107] {
@@ -29,7 +29,7 @@ final class DescriptorTests: XCTestCase {
             XCTAssertEqual(q[i, 3], 0.57452, accuracy: 1e-5)
         }
         let sc = lattice(cells: 4, a: 1.0, basis: [(0, 0, 0)])
-        let scGraph = try NeighborGraph(positions: sc.positions, box: sc.box, cutoff: 1.2)  // 6 neighbours at 1
+        let scGraph = try NeighborGraph(positions: sc.positions, box: sc.box, cutoff: 1.2)  // 6 neighbors at 1
         let qs = bondOrientationalOrder(graph: scGraph, cutoff: 1.2, degrees: [2, 4, 6])
         for i in [0, 33, 63] {
             XCTAssertEqual(qs[i, 0], 0, accuracy: 1e-6)        // cubic symmetry: no l = 2 order
@@ -38,7 +38,7 @@ final class DescriptorTests: XCTestCase {
         }
     }
 
-    /// q_l of one particle with two neighbours in opposite directions: Y_lm(−r̂) = (−1)^l Y_lm(r̂),
+    /// q_l of one particle with two neighbors in opposite directions: Y_lm(−r̂) = (−1)^l Y_lm(r̂),
     /// so odd l cancel and for even l q_l = 1 (all bonds parallel: q_l = 1 for any single direction).
     func testBondOrderOfAStraightLineOfThree() throws {
         let positions: [Double] = [5, 5, 5, 6.1, 5.3, 4.6, 3.9, 4.7, 5.4]
@@ -51,7 +51,7 @@ final class DescriptorTests: XCTestCase {
         XCTAssertEqual(q[1, 1], 1, accuracy: 1e-6)
     }
 
-    /// A hand-made configuration: particle 0 (A) at the centre of a box of 10 with neighbours at
+    /// A hand-made configuration: particle 0 (A) at the centre of a box of 10 with neighbors at
     /// distances in the middle of the radial shells: B at 0.95, A at 1.15, A at 1.45, B at 1.85,
     /// A at 2.25.
     private func handMade() throws -> (graph: NeighborGraph, species: [Int32]) {
@@ -85,10 +85,10 @@ final class DescriptorTests: XCTestCase {
         XCTAssertEqual((0..<40).map { s[0, $0] }, expected)
     }
 
-    func testNeighbourAverageOverTheFirstShell() throws {
+    func testNeighborAverageOverTheFirstShell() throws {
         let (graph, _) = try handMade()
         let e = FeatureMatrix(names: ["e"], values: [1, 2, 4, 8, 16, 32])
-        let cg = neighbourAverage(e, graph: graph, radius: 1.3)
+        let cg = neighborAverage(e, graph: graph, radius: 1.3)
         XCTAssertEqual(cg.names, ["cg_e"])
         XCTAssertEqual(cg[0, 0], (1 + 2 + 4) / 3, accuracy: 1e-12)  // itself, 0.95, 1.15
         XCTAssertEqual(cg[1, 0], (2 + 1) / 2, accuracy: 1e-12)

@@ -12,7 +12,7 @@ final class RidgeRegressionTests: XCTestCase {
         XCTAssertThrowsError(try choleskySolve(matrix: [1, 2, 2, 1], size: 2, rhs: [1, 1]))
     }
 
-    /// One feature: with z standardised, Σz² = n, so β = Σ z (y − ȳ) / (n + λ).
+    /// One feature: with z standardized, Σz² = n, so β = Σ z (y − ȳ) / (n + λ).
     func testOneFeatureMatchesTheClosedForm() throws {
         let x: [Double] = [1, 2, 3, 4, 5], y: [Double] = [2, 1, 4, 3, 6], lambda = 3.0
         let model = try RidgeRegression(features: FeatureMatrix(names: ["x"], values: x), targets: y, lambda: lambda)
@@ -55,7 +55,7 @@ final class RidgeRegressionTests: XCTestCase {
         XCTAssertEqual(predicted, 1 + 20 + 3, accuracy: 1e-9)
     }
 
-    /// A constant feature standardises to 0 and gets β = 0 under any λ > 0.
+    /// A constant feature standardizes to 0 and gets β = 0 under any λ > 0.
     func testConstantFeatureIsHarmless() throws {
         let x: [Double] = [1, 7, 2, 7, 3, 7, 4, 7]
         let model = try RidgeRegression(features: FeatureMatrix(names: ["a", "const"], values: x), targets: [1, 2, 3, 4], lambda: 0.1)

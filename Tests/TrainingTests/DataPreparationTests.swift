@@ -35,7 +35,7 @@ final class DataPreparationTests: TrainingTestCase {
     }
 
     /// Inherent positions feed the graph when asked for; the stored and the computed extra
-    /// scalars are the raw values, in the configuration's order, and standardise as (x − mean)/std.
+    /// scalars are the raw values, in the configuration's order, and standardize as (x − mean)/std.
     func testPositionsAndExtraScalars() throws {
         let path = try TinyRun.writeFile(scratch)
         var config = TinyRun.config().model

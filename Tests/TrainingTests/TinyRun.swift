@@ -10,7 +10,7 @@ import XCTest
 enum TinyRun {
     static let fileTimes: [Double] = [0.5, 1, 2, 4]
 
-    /// channels 2, lmax 1, one layer, cut-off 1.5, model times 1 and 4 (matched by value to the
+    /// channels 2, lmax 1, one layer, cutoff 1.5, model times 1 and 4 (matched by value to the
     /// file's 0.5, 1, 2, 4), trained on species A.
     static func config(batchSize: Int = 2, learningRate: Double = 0.01) -> RunConfig {
         var model = ModelConfig()

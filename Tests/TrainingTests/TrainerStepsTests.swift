@@ -80,7 +80,7 @@ final class TrainerStepsTests: TrainingTestCase {
             XCTAssertTrue("\($0)".contains("channels: requested 3, checkpoint 2"), "\($0)")
         }
 
-        // --init-from: a new run with the source's model and parameters, a fresh optimiser.
+        // --init-from: a new run with the source's model and parameters, a fresh optimizer.
         let transfer = try trainer(RunConfig(), out: "transfer", initFrom: run)
         let start = try transfer.chooseStart()
         guard case .transfer(let source) = start.kind else { return XCTFail("--init-from starts a transfer") }
@@ -98,9 +98,9 @@ final class TrainerStepsTests: TrainingTestCase {
         XCTAssertEqual(s.adam.m, [Float](repeating: 0, count: saved.parameters.count))
     }
 
-    /// Two optimiser steps against Adam written out by hand on the hand-computed mean gradient:
+    /// Two optimizer steps against Adam written out by hand on the hand-computed mean gradient:
     /// m = β1 m + (1 − β1) g, v = β2 v + (1 − β2) g², θ −= lr/(1 − β1^t) · m / (√v/√(1 − β2^t) + ε).
-    func testOptimiserStepIsAdamOnTheMeanGradient() throws {
+    func testOptimizerStepIsAdamOnTheMeanGradient() throws {
         var t = try trainer(TinyRun.config(batchSize: 2, learningRate: 0.01))
         let start = try t.chooseStart()
         t.config = start.config
@@ -165,7 +165,7 @@ final class TrainerStepsTests: TrainingTestCase {
         let validation = try XCTUnwrap(line["validation"] as? [String: Any])
         XCTAssertEqual(validation["times"] as? [Double], [1, 4])
         XCTAssertEqual(validation["snapshots"] as? Int, 4)
-        // The validation loss: mean squared standardised error of species A over the file.
+        // The validation loss: mean squared standardized error of species A over the file.
         let (_, loss) = try handGradient(state.model, state.parameters, data, batch: [0, 1, 2, 3])
         XCTAssertEqual(try XCTUnwrap(validation["loss"] as? Double), loss, accuracy: 1e-7 * loss)
 

@@ -18,7 +18,7 @@ import Foundation
 /// that sum rounded once to Float, bit for bit; the fast mode must be within n · 2^−23 · Σ|g|.
 public struct DataParallelSelfTest {
     public let world: Communicator
-    /// Mock training snapshots, global batch, floats per gradient, optimiser steps in all.
+    /// Mock training snapshots, global batch, floats per gradient, optimizer steps in all.
     public let snapshots: Int, globalBatch: Int, parameters: Int, steps: Int
     /// Seed of the shuffle and of the mock gradients.
     public let seed: UInt64
@@ -86,7 +86,7 @@ public struct DataParallelSelfTest {
         throw StoppedForResubmission(signal: signal, detail: "mock training stopped before step \(globalStep) (nothing to save)")
     }
 
-    /// One mock optimiser step: this rank's mock gradients summed over the ranks, a mock loss per
+    /// One mock optimizer step: this rank's mock gradients summed over the ranks, a mock loss per
     /// snapshot, the step applied to `values`; rank 0 checks the sum against the serial one and
     /// prints the step's line. Returns the seconds spent communicating.
     func mockStep(plan: EpochPlan, step: Int, globalStep: Int, reducer: GradientReducer, mode: GradientReductionMode,

@@ -1,7 +1,7 @@
 import Foundation
 import Randomness
 
-/// A deterministic, seedable random source for weight initialisation and tests.
+/// A deterministic, seedable random source for weight initialization and tests.
 ///
 /// Xoshiro256** (Blackman & Vigna) seeded through SplitMix64 (the four state words are its first
 /// four outputs from `seed`), so any 64-bit seed gives a well-mixed state. Normals come from Box–Muller (both values of a pair are used). The whole

@@ -11,7 +11,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var lmax = 3
     /// Interaction layers K.
     public var layers = 8
-    /// Neighbour cutoff r_c (LJ units).
+    /// Neighbor cutoff r_c (LJ units).
     public var cutoff = 2.0
     /// Bessel radial basis functions.
     public var radialBasis = 8
@@ -25,7 +25,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var times: [Double] = [0.1, 0.5, 2, 5, 12, 30]
     /// Number of species (one decoder head per species and time).
     public var speciesCount = 2
-    /// Names of extra per-particle input scalars (datasets `scalars/<name>`), standardised.
+    /// Names of extra per-particle input scalars (datasets `scalars/<name>`), standardized.
     public var extraScalars: [String] = []
     /// Names of extra per-particle input vectors (l = 1), e.g. "to_inherent" (r_IS − r), scaled
     /// to unit mean square. The embedding turns them into C vectors, so the first interaction

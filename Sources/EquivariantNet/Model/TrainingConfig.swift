@@ -1,11 +1,11 @@
 import Foundation
 
-/// Every hyper-parameter of training (optimiser, schedule, batching, which particles are scored).
+/// Every hyper-parameter of training (optimizer, schedule, batching, which particles are scored).
 /// Missing keys take the default, unknown keys are an error.
 public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Passes over the training snapshots.
     public var epochs = 6
-    /// Snapshots per optimiser step (the global batch, independent of the rank count).
+    /// Snapshots per optimizer step (the global batch, independent of the rank count).
     public var batchSize = 1
     /// Adam step size (the peak of the schedule).
     public var learningRate = 1e-3
@@ -18,7 +18,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var schedule = LearningRateSchedule()
     /// Species whose particles enter the loss (by default A only, as the field scores).
     public var trainSpecies = [0]
-    /// Seed of weight initialisation and of the epoch permutations.
+    /// Seed of weight initialization and of the epoch permutations.
     public var seed: UInt64 = 0
     /// Write a checkpoint every this many epochs (the last epoch always writes one).
     public var checkpointEvery = 1
@@ -67,7 +67,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     }
 }
 
-/// A learning-rate schedule as a function of the optimiser step.
+/// A learning-rate schedule as a function of the optimizer step.
 ///
 /// - "constant": the peak rate throughout (after the warm-up).
 /// - "cosine": from the peak down to `minFactor` × peak along half a cosine over the steps after
@@ -109,7 +109,7 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         }
     }
 
-    /// The factor multiplying the peak rate at optimiser step `step` (0-based) of `totalSteps`.
+    /// The factor multiplying the peak rate at optimizer step `step` (0-based) of `totalSteps`.
     public func factor(step: Int, totalSteps: Int) -> Double {
         if step < warmupSteps { return Double(step + 1) / Double(warmupSteps) }
         let s = Double(step - warmupSteps)

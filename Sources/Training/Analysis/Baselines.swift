@@ -7,7 +7,7 @@ import StructuralDescriptors
 /// pooled and as the mean of the per-snapshot ρ, per time.
 ///
 /// Keys: "epot_inherent", "epot_inherent_cg", "displacement_inherent" (one descriptor, its sign
-/// chosen on the training file), "local_density" (neighbours within R, R and sign best on the
+/// chosen on the training file), "local_density" (neighbors within R, R and sign best on the
 /// training file; "local_density_radius"), "ridge" (every structural descriptor) and
 /// "ridge_displacement" (with |r − r_IS| added; "_lambda": the chosen λ), each with a "_mean"
 /// variant. A baseline whose input is missing has null entries (the JSON keeps its shape).
@@ -48,7 +48,7 @@ public enum Baselines {
         return [key: pooled, key + "_mean": mean]
     }
 
-    /// Local density: total neighbours within R, the R and sign best on the training file.
+    /// Local density: total neighbors within R, the R and sign best on the training file.
     static func localDensity(fit: Rows, score: Rows, timeCount: Int, speciesNames: [String]) -> [String: [Double?]] {
         let radii = DescriptorSettings().densityRadii
         let density = { (m: FeatureMatrix, r: Double) -> [Double] in

@@ -3,7 +3,7 @@ import Foundation
 import GlassData
 
 /// What `launcher inspect` reports of a snapshot file, computed once, printed as text or JSON:
-/// counts, species, box, times, propensity range per time, mean neighbour count.
+/// counts, species, box, times, propensity range per time, mean neighbor count.
 public struct SnapshotFileSummary {
     public var dictionary: [String: Any] = [:]
     public var text = ""
@@ -14,16 +14,16 @@ public struct SnapshotFileSummary {
         text = Self.text(data, tally, cutoff: cutoff)
     }
 
-    /// One pass over the file: counts, box range, propensity range and sum per time, neighbours.
+    /// One pass over the file: counts, box range, propensity range and sum per time, neighbors.
     struct Tally {
         var counts: [Int] = [], speciesCounts: [Int] = []
         var minimum: [Double] = [], maximum: [Double] = [], sum: [Double] = []
         var boxMin: [Double] = [], boxMax: [Double] = []
-        var neighbourEdges = 0, neighbourParticles = 0, neighbourSnapshots = 0
-        var neighbourNote = ""
+        var neighborEdges = 0, neighborParticles = 0, countedSnapshots = 0
+        var neighborNote = ""
 
-        var meanNeighbours: Double {
-            neighbourParticles > 0 ? Double(neighbourEdges) / Double(neighbourParticles) : Double.nan
+        var meanNeighbors: Double {
+            neighborParticles > 0 ? Double(neighborEdges) / Double(neighborParticles) : Double.nan
         }
 
         init(_ data: SnapshotFile, cutoff: Double, neighborSnapshots: Int) throws {
@@ -53,14 +53,14 @@ public struct SnapshotFileSummary {
                         }
                     }
                 }
-                if k < neighborSnapshots, neighbourNote.isEmpty {
+                if k < neighborSnapshots, neighborNote.isEmpty {
                     do {
                         let graph = try NeighborGraph(positions: snapshot.positions, box: snapshot.box, cutoff: cutoff)
-                        neighbourEdges += graph.edgeCount
-                        neighbourParticles += graph.particleCount
-                        neighbourSnapshots += 1
+                        neighborEdges += graph.edgeCount
+                        neighborParticles += graph.particleCount
+                        countedSnapshots += 1
                     } catch {
-                        neighbourNote = "not computed: snapshot \(k): \(error)"
+                        neighborNote = "not computed: snapshot \(k): \(error)"
                     }
                 }
             }
@@ -68,9 +68,9 @@ public struct SnapshotFileSummary {
     }
 
     static func dictionary(_ data: SnapshotFile, _ tally: Tally, cutoff: Double) -> [String: Any] {
-        let attributes = data.attributes, total = data.particleCount, meanNeighbours = tally.meanNeighbours
+        let attributes = data.attributes, total = data.particleCount, meanNeighbors = tally.meanNeighbors
         let (counts, speciesCounts, minimum, maximum, sum) = (tally.counts, tally.speciesCounts, tally.minimum, tally.maximum, tally.sum)
-        let (boxMin, boxMax, neighbourSnapshots, neighbourNote) = (tally.boxMin, tally.boxMax, tally.neighbourSnapshots, tally.neighbourNote)
+        let (boxMin, boxMax, neighborSnapshots, neighborNote) = (tally.boxMin, tally.boxMax, tally.countedSnapshots, tally.neighborNote)
         var d: [String: Any] = [:]
         d["file"] = data.path
         d["snapshots"] = data.snapshotCount
@@ -92,16 +92,16 @@ public struct SnapshotFileSummary {
                 ["time": data.times[$0], "min": minimum[$0], "mean": sum[$0] / Double(total), "max": maximum[$0]]
             }
         }
-        var neighbours: [String: Any] = ["cutoff": cutoff, "snapshots_used": neighbourSnapshots]
-        if neighbourNote.isEmpty { neighbours["mean_count"] = meanNeighbours } else { neighbours["note"] = neighbourNote }
-        d["neighbors"] = neighbours
+        var neighbors: [String: Any] = ["cutoff": cutoff, "snapshots_used": neighborSnapshots]
+        if neighborNote.isEmpty { neighbors["mean_count"] = meanNeighbors } else { neighbors["note"] = neighborNote }
+        d["neighbors"] = neighbors
         return d
     }
 
     static func text(_ data: SnapshotFile, _ tally: Tally, cutoff: Double) -> String {
-        let attributes = data.attributes, total = data.particleCount, meanNeighbours = tally.meanNeighbours
+        let attributes = data.attributes, total = data.particleCount, meanNeighbors = tally.meanNeighbors
         let (counts, speciesCounts, minimum, maximum, sum) = (tally.counts, tally.speciesCounts, tally.minimum, tally.maximum, tally.sum)
-        let (boxMin, boxMax, neighbourSnapshots, neighbourNote) = (tally.boxMin, tally.boxMax, tally.neighbourSnapshots, tally.neighbourNote)
+        let (boxMin, boxMax, neighborSnapshots, neighborNote) = (tally.boxMin, tally.boxMax, tally.countedSnapshots, tally.neighborNote)
         func f(_ x: Double) -> String { String(format: "%.4g", x) }
         var lines: [String] = []
         lines.append("file            \(data.path)")
@@ -127,9 +127,9 @@ public struct SnapshotFileSummary {
         } else {
             lines.append("propensity      none")
         }
-        lines.append("neighbours      " + (neighbourNote.isEmpty
-            ? "\(f(meanNeighbours)) per particle at r_c = \(f(cutoff)) (mean over \(neighbourSnapshots) snapshot\(neighbourSnapshots == 1 ? "" : "s"))"
-            : neighbourNote))
+        lines.append("neighbors      " + (neighborNote.isEmpty
+            ? "\(f(meanNeighbors)) per particle at r_c = \(f(cutoff)) (mean over \(neighborSnapshots) snapshot\(neighborSnapshots == 1 ? "" : "s"))"
+            : neighborNote))
         lines.append("provenance      \(attributes.provenance)")
         return lines.joined(separator: "\n")
     }

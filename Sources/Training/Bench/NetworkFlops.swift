@@ -13,7 +13,7 @@ import EquivariantNet
 ///
 /// Two counts: the **network's** (what e3nn's implementation of it performs: every edge through
 /// the radial MLP, the whole last layer), and the **executed** one (`radialRows`: the radial
-/// MLPs run once per neighbour pair, `EdgePairs`; `scalarOutputLastLayer`: the last layer's
+/// MLPs run once per neighbor pair, `EdgePairs`; `scalarOutputLastLayer`: the last layer's
 /// l = 0 paths only, as `PropensityModel` runs them). Neither counts recomputation.
 public struct NetworkFlops {
     public var forward = 0.0, backward = 0.0

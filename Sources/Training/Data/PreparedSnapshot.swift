@@ -6,7 +6,7 @@ public struct PreparedSnapshot {
     /// Index of the snapshot in its file.
     public let index: Int
     public let input: ModelInput
-    /// Raw extra scalars `[N][E]` (physical units; standardised into `input` by `standardize`).
+    /// Raw extra scalars `[N][E]` (physical units; standardized into `input` by `standardize`).
     public let rawScalars: [Float]
     /// Raw extra vectors `[N][V][3]` (physical units; scaled into `input` by `standardize`).
     public let rawVectors: [Float]

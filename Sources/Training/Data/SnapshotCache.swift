@@ -8,7 +8,7 @@ import GlassData
 public final class SnapshotCache {
     public let file: SnapshotSet
     public let preparer: SnapshotPreparer
-    /// When set, extra scalars are standardised with it on the way out.
+    /// When set, extra scalars are standardized with it on the way out.
     public var normalization: Normalization?
     /// Bytes of prepared snapshots kept; past it, snapshots are read again when asked for.
     public let budgetBytes: Int

@@ -150,7 +150,7 @@ public struct SnapshotPreparer {
                                 targets: p.targets)
     }
 
-    /// Reads snapshot `k` of `file`, prepared and standardised by `normalization`.
+    /// Reads snapshot `k` of `file`, prepared and standardized by `normalization`.
     public func prepared(_ file: SnapshotSet, snapshot k: Int, _ normalization: Normalization) throws -> PreparedSnapshot {
         standardize(try prepare(file, snapshot: k), normalization)
     }

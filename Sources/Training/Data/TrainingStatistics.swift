@@ -2,7 +2,7 @@ import DistributedTraining
 import EquivariantNet
 
 /// The training set's global statistics, accumulated snapshot by snapshot in file order: the
-/// mean in-degree of the graphs (`avgNeighbors`) and the standardisation of targets and extra
+/// mean in-degree of the graphs (`avgNeighbors`) and the standardization of targets and extra
 /// scalars (`normalization`), whose scalar moments are followed by those of each extra vector's
 /// length (`Normalization.scale(vectors:count:after:)`).
 public struct TrainingStatistics {
@@ -36,8 +36,8 @@ public struct TrainingStatistics {
         return Normalization(targetMean: tm, targetStd: ts, scalarMean: sm, scalarStd: ss)
     }
 
-    /// The statistics of every snapshot of `cache`'s file (raw, not standardised: `cache` must
-    /// have no normalisation yet). Collective: each rank reads its `EvaluationShard`, the rows
+    /// The statistics of every snapshot of `cache`'s file (raw, not standardized: `cache` must
+    /// have no normalization yet). Collective: each rank reads its `EvaluationShard`, the rows
     /// are summed in file order (`SnapshotOrderedSum`), so the result is the same bits at any
     /// rank count, on every rank.
     public static func collect(_ cache: SnapshotCache, world: Communicator) throws -> TrainingStatistics {

@@ -3,7 +3,7 @@ import EquivariantNet
 import Foundation
 
 /// Scores of a model on a list of snapshots, split over the ranks: metrics in physical units at
-/// the shared times, and the standardised loss over the trained species.
+/// the shared times, and the standardized loss over the trained species.
 ///
 /// Each rank scores its `EvaluationShard` (every snapshot exactly once over the ranks); the sums
 /// of each snapshot (Pearson sums Σx, Σy, Σx², Σy², Σxy, n per (species, time), per-snapshot ρ,
@@ -32,7 +32,7 @@ public func score(model: PropensityModel, parameters: [Float], normalization: No
 }
 
 /// One snapshot's row of `score`: its metric sums, then [loss sum, loss terms] over the
-/// trained species, from its standardised predictions `z`.
+/// trained species, from its standardized predictions `z`.
 func scoreRow(_ p: PreparedSnapshot, _ z: [Float], normalization: Normalization, times t: Int,
               shared: [(model: Int, data: Int)], trainSpecies: [Int], speciesCount: Int,
               observe: ((PreparedSnapshot, [Float]) -> Void)?) -> [Double] {

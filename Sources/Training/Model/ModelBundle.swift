@@ -28,7 +28,7 @@ public struct ModelBundle {
         }
         let t = config.model.times.count, s = config.model.speciesCount, e = config.model.extraScalars.count
         guard c.targetMean.count == s * t, c.scalarMean.count == e + config.model.extraVectors.count else {
-            throw CheckpointError(path: file, problem: "normalisation statistics do not match the configuration")
+            throw CheckpointError(path: file, problem: "normalization statistics do not match the configuration")
         }
         return ModelBundle(config: config, model: model, parameters: c.parameters, normalization: c.normalization,
                            checkpoint: c, path: file)
@@ -61,7 +61,7 @@ public struct ModelBundle {
 }
 
 extension Checkpoint {
-    /// The standardisation statistics this checkpoint holds.
+    /// The standardization statistics this checkpoint holds.
     public var normalization: Normalization {
         Normalization(targetMean: targetMean, targetStd: targetStd, scalarMean: scalarMean, scalarStd: scalarStd)
     }

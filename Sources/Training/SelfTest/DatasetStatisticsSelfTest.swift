@@ -4,7 +4,7 @@ import GlassData
 
 /// The dataset-statistics self-test (`launcher selftest --dataset-statistics FILE`): each rank reads only its own share of the
 /// snapshots (`EvaluationShard`, contiguous hyperslabs) and the ranks combine per-snapshot sums
-/// with `SnapshotOrderedSum`, as training does for its normalisation statistics.
+/// with `SnapshotOrderedSum`, as training does for its normalization statistics.
 ///
 /// Rank 0 prints, per species and time, the particle count and the target mean and standard
 /// deviation (population), then a hash of the bits of the combined sums: identical at any rank

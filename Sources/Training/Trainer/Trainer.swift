@@ -3,7 +3,7 @@ import EquivariantNet
 import Foundation
 import GlassData
 
-/// The training run: data, model, optimiser, and the one loop over epochs and batches.
+/// The training run: data, model, optimizer, and the one loop over epochs and batches.
 ///
 /// Data-parallel over the ranks of `world` (docs/distributed.md), bitwise the same at any rank
 /// count for a given global batch: each step's global batch comes from `TrainingSchedule`, each
@@ -13,12 +13,12 @@ import GlassData
 /// writes the log, metrics.jsonl and the checkpoints.
 ///
 /// `run()` is the loop; each of its steps is a method of its own (TrainingStart.swift,
-/// TrainingData.swift, TrainingState.swift, OptimiserStep.swift, EpochEnd.swift):
+/// TrainingData.swift, TrainingState.swift, OptimizerStep.swift, EpochEnd.swift):
 ///
 ///     choose the start (new, resume, transfer)  → chooseStart()
 ///     prepare data and statistics                → prepareData(_:)
-///     model, parameters, optimiser               → initialState(_:_:)
-///     per epoch, per step: stop signals, one optimiser step (forward/backward per local
+///     model, parameters, optimizer               → initialState(_:_:)
+///     per epoch, per step: stop signals, one optimizer step (forward/backward per local
 ///     snapshot, all-reduce, Adam)                → stopRequested(_:), step(_:plan:data:)
 ///     end of epoch: validation, metrics line, checkpoint → endEpoch(_:_:data:)
 public struct Trainer {
@@ -33,7 +33,7 @@ public struct Trainer {
     public var config: RunConfig
     public let resume: Bool
     public let commandLine: [String]
-    /// Stop after this many optimiser steps in this invocation (tests of resume); nil = no limit.
+    /// Stop after this many optimizer steps in this invocation (tests of resume); nil = no limit.
     public let maxSteps: Int?
     /// --epochs, which may also extend a resumed run.
     public let epochsOverride: Int?

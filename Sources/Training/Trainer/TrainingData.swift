@@ -5,7 +5,7 @@ import GlassData
 
 /// The data of a training run on this rank: the training and validation snapshots (each rank
 /// reads only its own, each once, kept in memory up to the cache's budget), the schedule of
-/// global batches, and the statistics the run standardises with.
+/// global batches, and the statistics the run standardizes with.
 public struct TrainingData {
     public let train: SnapshotCache
     public let validation: SnapshotCache?
@@ -16,16 +16,16 @@ public struct TrainingData {
     public var speciesNames: [String] { train.file.attributes.speciesNames }
     /// Statistics of the whole training set, summed snapshot by snapshot in file order.
     public let statistics: TrainingStatistics
-    /// The mean in-degree and the standardisation the run uses: from the training set, or
+    /// The mean in-degree and the standardization the run uses: from the training set, or
     /// exactly those of the run being resumed (a transfer keeps the source's `avgNeighbors`
-    /// and extra-scalar standardisation).
+    /// and extra-scalar standardization).
     public let avgNeighbors: Double
     public let normalization: Normalization
 }
 
 extension Trainer {
     /// Opens the training (and validation) file, computes the statistics of the training set
-    /// over the ranks and chooses the normalisation for `start`. Collective.
+    /// over the ranks and chooses the normalization for `start`. Collective.
     public func prepareData(_ start: TrainingStart) throws -> TrainingData {
         let mc = start.config.model, tc = start.config.training
         let preparer = SnapshotPreparer(config: mc)

@@ -8,7 +8,7 @@ public enum StartKind {
     case new
     /// The newest checkpoint in the run directory (`--resume`): everything as it was saved.
     case resume(Checkpoint, path: String)
-    /// Another run's checkpoint (`--init-from`): its parameters, a fresh optimiser.
+    /// Another run's checkpoint (`--init-from`): its parameters, a fresh optimizer.
     case transfer(TransferStart)
 }
 
@@ -20,7 +20,7 @@ public struct TrainingStart {
     public var config: RunConfig
     /// The frozen items (`FrozenBlocks`), or nil when nothing is frozen.
     public var freezeItems: [String]?
-    /// The checkpoint this run (or the run it resumes) was initialised from.
+    /// The checkpoint this run (or the run it resumes) was initialized from.
     public var initFrom: String?
 
     /// The checkpoint being resumed, if any.

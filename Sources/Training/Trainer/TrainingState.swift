@@ -48,7 +48,7 @@ public struct TrainingState {
 }
 
 extension Trainer {
-    /// The network, the parameters (initialised from the seed, or from the checkpoint of the
+    /// The network, the parameters (initialized from the seed, or from the checkpoint of the
     /// start), Adam (masked by the frozen blocks) and the random source; the parameters are
     /// rank 0's on every rank.
     public func initialState(_ start: TrainingStart, _ data: TrainingData) throws -> TrainingState {
@@ -66,9 +66,9 @@ extension Trainer {
                                   initFrom: start.initFrom)
         if let c = start.resumed { try state.restore(c) }
         if let transfer = start.transfer {
-            state.parameters = transfer.source.parameters  // a new run: fresh optimiser, step 0
-            log("initialised from \(transfer.source.path) (step \(transfer.source.checkpoint.step)); "
-                + "targets standardised on the new training data")
+            state.parameters = transfer.source.parameters  // a new run: fresh optimizer, step 0
+            log("initialized from \(transfer.source.path) (step \(transfer.source.checkpoint.step)); "
+                + "targets standardized on the new training data")
         }
         if let f = frozen {
             log("frozen: \(f.items.joined(separator: ",")) (\(f.blocks.count) blocks, \(f.frozenCount) of "

@@ -93,7 +93,7 @@ struct ReportCommand: RankCommand {
                 page.paragraph("Trained with `" + command.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " ") + "`.")
             }
             if let from = metadata["init_from"] as? String {
-                page.paragraph("Transfer learning: initialised from `\(from)`"
+                page.paragraph("Transfer learning: initialized from `\(from)`"
                                + ((metadata["freeze"] as? [String]).map { ", frozen: \($0.joined(separator: ","))" } ?? "") + ".")
             }
         } else {
@@ -104,7 +104,7 @@ struct ReportCommand: RankCommand {
         page.heading("Learning curves")
         let history = try TrainingHistory(path: run + "/metrics.jsonl")
         if let history, !history.epochs.isEmpty {
-            var loss = SVGPlot(title: "Loss per epoch", xLabel: "epoch", yLabel: "loss (standardised targets)")
+            var loss = SVGPlot(title: "Loss per epoch", xLabel: "epoch", yLabel: "loss (standardized targets)")
             loss.series.append(.init(name: "training", x: history.epochs, y: history.trainLoss))
             if history.validationLoss.contains(where: { $0.isFinite }) {
                 loss.series.append(.init(name: "validation", x: history.epochs, y: history.validationLoss))

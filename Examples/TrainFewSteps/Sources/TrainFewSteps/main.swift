@@ -1,4 +1,4 @@
-// Trains the network a few optimiser steps on one rank from a bundled snapshot file, then scores
+// Trains the network a few optimizer steps on one rank from a bundled snapshot file, then scores
 // the checkpoint on the same file, through the EquiGlass libraries alone (no launcher).
 //
 //   swift run TrainFewSteps [DATA.h5] [STEPS]     (default: data/ka-N1000-T0.60-test.h5, 2 steps)

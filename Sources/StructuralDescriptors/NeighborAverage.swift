@@ -1,12 +1,12 @@
 import EquivariantNet
 
-/// Coarse-graining over neighbours: each feature replaced by its mean over the particle and its
-/// neighbours within `radius` (unweighted), e.g. the coarse-grained inherent-structure energy.
+/// Coarse-graining over neighbors: each feature replaced by its mean over the particle and its
+/// neighbors within `radius` (unweighted), e.g. the coarse-grained inherent-structure energy.
 ///
 /// Columns: "cg_" + the input names.
-public func neighbourAverage(_ features: FeatureMatrix, graph: NeighborGraph, radius: Double) -> FeatureMatrix {
-    precondition(radius <= graph.cutoff, "neighbourAverage: radius \(radius) exceeds the graph's cut-off \(graph.cutoff)")
-    precondition(features.rows == graph.particleCount, "neighbourAverage: \(features.rows) rows for \(graph.particleCount) particles")
+public func neighborAverage(_ features: FeatureMatrix, graph: NeighborGraph, radius: Double) -> FeatureMatrix {
+    precondition(radius <= graph.cutoff, "neighborAverage: radius \(radius) exceeds the graph's cutoff \(graph.cutoff)")
+    precondition(features.rows == graph.particleCount, "neighborAverage: \(features.rows) rows for \(graph.particleCount) particles")
     let n = features.rows, d = features.columns
     var values = [Double](repeating: 0, count: n * d)
     for i in 0..<n {

@@ -2,7 +2,7 @@ import DistributedTraining
 import EquivariantNet
 import Foundation
 
-/// What one optimiser step reports.
+/// What one optimizer step reports.
 public struct StepResult {
     /// The mean loss over the global batch's terms.
     public let loss: Double
@@ -13,7 +13,7 @@ public struct StepResult {
 }
 
 extension Trainer {
-    /// One optimiser step on global batch `state.batchInEpoch` of `plan`: forward and backward
+    /// One optimizer step on global batch `state.batchInEpoch` of `plan`: forward and backward
     /// of each of this rank's snapshots, each gradient alone (so bitwise the same on any rank),
     /// the all-reduce of the gradients and of the loss sums, then Adam on the mean gradient.
     /// A non-finite gradient or loss throws on every rank alike; the step is then not applied.
@@ -56,7 +56,7 @@ extension Trainer {
         return StepResult(loss: stepLoss, update: update, communicationSeconds: communication)
     }
 
-    /// Optimiser steps of the whole run (every epoch).
+    /// Optimizer steps of the whole run (every epoch).
     public func totalSteps(_ data: TrainingData) -> Int { config.training.epochs * data.schedule.stepsPerEpoch }
 
     /// Rank 0's progress line: at most every 2 s, and after the last step of an epoch.
