@@ -11,10 +11,7 @@ final class ModelNetworkTests: XCTestCase {
     func testDefaultNetworkReproducesE3nnPredictions() throws {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/model")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("parity.json"))) as! [String: Any]
-        let raw = try Data(contentsOf: dir.appendingPathComponent("parameters.f32"))
-        let parameters: [Float] = raw.withUnsafeBytes { b in
-            (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
-        }
+        let parameters = try fixtureFloats(dir.appendingPathComponent("parameters.f32"))
         let config = ModelConfig()
         XCTAssertEqual(parameters.count, ParameterLayout(config: config).count)
         XCTAssertEqual(json.int("parameter_count"), 42_704)
@@ -53,12 +50,7 @@ final class ModelNetworkTests: XCTestCase {
     func testDefaultNetworkGradientReproducesE3nnAutograd() throws {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/model")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("parity.json"))) as! [String: Any]
-        func floats(_ name: String) throws -> [Float] {
-            let raw = try Data(contentsOf: dir.appendingPathComponent(name))
-            return raw.withUnsafeBytes { b in
-                (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
-            }
-        }
+        func floats(_ name: String) throws -> [Float] { try fixtureFloats(dir.appendingPathComponent(name)) }
         let parameters = try floats("parameters.f32"), reference = try floats("gradient.f32")
         let config = ModelConfig()
         let box = json.doubles("box")

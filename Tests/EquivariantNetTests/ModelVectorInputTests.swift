@@ -14,12 +14,7 @@ final class ModelVectorInputTests: XCTestCase {
     func fixture() throws -> Fixture {
         let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/model-vectors")
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("parity.json"))) as! [String: Any]
-        func floats(_ name: String) throws -> [Float] {
-            let raw = try Data(contentsOf: dir.appendingPathComponent(name))
-            return raw.withUnsafeBytes { b in
-                (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
-            }
-        }
+        func floats(_ name: String) throws -> [Float] { try fixtureFloats(dir.appendingPathComponent(name)) }
         var config = ModelConfig()
         config.extraScalars = ["s"]
         config.extraVectors = ["v"]

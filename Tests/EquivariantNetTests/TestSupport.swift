@@ -113,3 +113,11 @@ func smallConfig(residual: Bool = false, extraScalars: [String] = []) -> ModelCo
     c.extraScalars = extraScalars
     return c
 }
+
+/// A little-endian Float32 fixture file (parameters.f32, gradient.f32 of tools/e3nn_model.py).
+func fixtureFloats(_ url: URL) throws -> [Float] {
+    let raw = try Data(contentsOf: url)
+    return raw.withUnsafeBytes { b in
+        (0..<(raw.count / 4)).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+    }
+}
