@@ -61,4 +61,17 @@ final class FuzzRegressionTests: XCTestCase {
         assertThrows(try SnapshotFile(path: path), containing: [
             "partly-written.h5", "dataset 'positions'", "[7, 3] was only partly written"])
     }
+
+    /// Finding 2 (FuzzSnapshotLayout, arithmetic overflow trap): creating a chunked dataset
+    /// whose element count overflows Int trapped in the element-count product instead of
+    /// returning HDF5's refusal as an error.
+    func testChunkedDatasetWhoseElementCountOverflows() throws {
+        let path = directory + "/overflow.h5"
+        let root = try HDF5File.create(path: path).root
+        assertThrows(try root.createDataset("d", of: Double.self, shape: [1 << 40, 1 << 40], chunkRows: 2),
+                     containing: ["overflow.h5", "object '/d'", "create dataset failed"])
+        // Unchunked, HDF5 creates it (late allocation, nothing written); reading is refused.
+        let huge = try root.createDataset("e", of: Double.self, shape: [1 << 40, 1 << 30])
+        assertThrows(try huge.readRows(0..<1, as: Double.self), containing: ["overflow.h5", "never written"])
+    }
 }
