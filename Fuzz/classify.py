@@ -50,6 +50,18 @@ def innermost(stack):
     return None
 
 
+def describe(frame, stack):
+    """A frame as one short line; an unnamed one (a static function of a stripped library)
+    with the first named frame that called it."""
+    function, location = frame
+    location = re.sub(r"\s*\(BuildId: [0-9a-f]+\)", "", location)
+    location = re.sub(r"^\(/\S*/([^/]+)\+(0x[0-9a-f]+)\)$", r"\1+\2", location)
+    if function:
+        return (function + " " + location).strip()
+    caller = next((f for f, _ in stack[stack.index(frame) + 1:] if f), "")
+    return location + (" (called from " + caller + ")" if caller else "")
+
+
 def is_hdf5(frame):
     function, location = frame
     return bool(HDF5_OBJECTS.search(location)) or function.startswith(("H5", "H5_"))
@@ -59,9 +71,9 @@ def classify(text):
     lines = text.splitlines()
     kind = "crash"
     for line in lines:
-        match = re.search(r"ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer): ([\w-]+(?: [\w-]+)?)", line)
+        match = re.search(r"ERROR: (AddressSanitizer|libFuzzer|LeakSanitizer): ([\w-]+)", line)
         if match:
-            kind = match.group(2)
+            kind = {"deadly": "deadly signal"}.get(match.group(2), match.group(2))
             break
     fatal = next((line.strip() for line in lines if "Fatal error" in line or "FINDING:" in line), "")
     all_stacks = stacks(lines)
@@ -70,7 +82,7 @@ def classify(text):
     frame = innermost(all_stacks[0])
     if frame is None:
         return "project", kind, fatal or "no frame outside the sanitizer and libc"
-    top = (frame[0] + " " + frame[1]).strip()
+    top = describe(frame, all_stacks[0])
     if fatal:
         top = fatal + " at " + top
     if not is_hdf5(frame):
