@@ -32,7 +32,11 @@ public final class HDF5Dataset: HDF5AttributeOwner {
         let type = H5Dget_type(id)
         defer { if type >= 0 { H5Tclose(type) } }
         valueClass = HDF5ValueClass(typeClassOf: type)
+        typeProblem = valueClass == .integer || valueClass == .float ? numericTypeProblem(type) : nil
     }
+
+    /// What is wrong with the stored numeric type (see `numericTypeProblem`), or nil.
+    private let typeProblem: String?
 
     deinit { H5Dclose(id) }
 
@@ -55,6 +59,7 @@ public final class HDF5Dataset: HDF5AttributeOwner {
         guard valueClass == .integer || valueClass == .float else {
             throw error(operation, "dataset does not hold numbers")
         }
+        if let typeProblem { throw error(operation, typeProblem) }
     }
 
     private func checkReadSize<T>(_ count: Int, _: T.Type) throws {

@@ -74,4 +74,47 @@ final class FuzzRegressionTests: XCTestCase {
         let huge = try root.createDataset("e", of: Double.self, shape: [1 << 40, 1 << 30])
         assertThrows(try huge.readRows(0..<1, as: Double.self), containing: ["overflow.h5", "never written"])
     }
+
+    /// Finding 3 (FuzzSnapshot, stack smashing inside libhdf5's H5T__bit_get_d, and values that
+    /// changed from run to run): HDF5 1.10 decodes a damaged numeric type without checking its
+    /// bit layout, and converting values of such a type reads and writes out of bounds inside
+    /// libhdf5. The readers now check the layout before any converting read: integer offset +
+    /// precision within the size, float sign, exponent and mantissa within the precision. The
+    /// files are h5py's oldest format (no checksums), one byte of a type changed in each.
+    func testDamagedNumericTypes() throws {
+        let script = """
+        import sys, h5py, numpy as np
+        base = sys.argv[1]
+        def write(path):
+            with h5py.File(path, 'w') as f:
+                f.attrs['format'] = np.bytes_(b'equiglass-snapshots'); f.attrs['format_version'] = np.int64(1)
+                f.attrs['temperature'] = 0.6; f.attrs['density'] = 1.2; f.attrs['species_names'] = np.bytes_(b'A,B')
+                f['snapshot_offsets'] = np.array([0, 5]); f['box'] = np.full((1, 3), 5.0)
+                f['positions'] = np.arange(15.0).reshape(5, 3) * 0.3; f['species'] = np.arange(5) % 2
+                f['times'] = [1.0, 2.0]; f['propensity'] = np.arange(10, dtype='<f4').reshape(5, 2)
+        def patch(path, name, pattern, at, value):
+            data = bytearray(open(path, 'rb').read())
+            start = data.index(name + b'\\0') + (len(name) + 8) // 8 * 8 if name else data.index(pattern)
+            assert data[start:start + len(pattern)] == pattern, data[start:start + 16].hex()
+            data[start + at] = value
+            open(path, 'wb').write(data)
+        write(base + '/valid.h5')
+        i64 = bytes.fromhex('1008000008000000 00004000')
+        f64 = bytes.fromhex('11203f0008000000 00004000340b0034')
+        f32 = bytes.fromhex('11201f0004000000 00002000170800 17')
+        write(base + '/int-attribute.h5'); patch(base + '/int-attribute.h5', b'format_version', i64, 10, 0xFF)
+        write(base + '/float-attribute.h5'); patch(base + '/float-attribute.h5', b'temperature', f64, 13, 0x7F)
+        write(base + '/float-dataset.h5'); patch(base + '/float-dataset.h5', None, f32, 13, 0x7F)
+        """
+        _ = try runPython(script, [directory])
+        XCTAssertEqual(try SnapshotFile(path: directory + "/valid.h5").snapshotCount, 1)
+        assertThrows(try SnapshotFile(path: directory + "/int-attribute.h5"), containing: [
+            "int-attribute.h5", "attribute 'format_version'", "numeric type is damaged",
+            "bit offset 0 + precision 255 outside its 64 bits"])
+        assertThrows(try SnapshotFile(path: directory + "/float-attribute.h5"), containing: [
+            "float-attribute.h5", "attribute 'temperature'", "float type is damaged", "exponent 127 bits at 52"])
+        let file = try SnapshotFile(path: directory + "/float-dataset.h5", checkAllValues: false)
+        assertThrows(try file.readSnapshot(0), containing: [
+            "float-dataset.h5", "dataset 'propensity'", "read rows 0..<5", "float type is damaged"])
+    }
 }
