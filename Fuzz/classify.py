@@ -18,9 +18,10 @@ INFRASTRUCTURE_FUNCTIONS = re.compile(
     r"^(__sanitizer|__asan|__lsan|__ubsan|__interceptor|___interceptor|__interception|fuzzer::|"
     r"StackTrace|__GI_|__libc_|__pthread|pthread_kill|raise|abort|gsignal|malloc|calloc|realloc|"
     r"free|posix_memalign|aligned_alloc|memcpy|memmove|memset|strlen|strnlen|strcpy|__mem|__str|"
-    r"_start|__restore_rt)"
+    r"_start|__restore_rt|__fortify_fail|__stack_chk_fail|__chk_fail|__assert)"
 )
-INFRASTRUCTURE_OBJECTS = re.compile(r"(libc\.so|libpthread|ld-linux|libclang_rt|libgcc_s|libstdc\+\+)")
+INFRASTRUCTURE_OBJECTS = re.compile(r"(libc\.so|libpthread|ld-linux|libclang_rt|libgcc_s|libstdc\+\+|/compiler-rt/|"
+                                    r"^(nptl|stdlib|signal|debug|string|libio|csu|malloc)/)")
 HDF5_OBJECTS = re.compile(r"(libhdf5|libz\.so|libsz\.so|libaec\.so)")
 
 FRAME = re.compile(r"^\s*#(\d+)\s+0x[0-9a-f]+\s+(?:in\s+(\S+)\s*)?(.*)$")
