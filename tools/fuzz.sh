@@ -151,7 +151,11 @@ for target in "${targets[@]}"; do
         [ -f "Fuzz/Dictionaries/$target.dict" ] && dictionary=(-dict="Fuzz/Dictionaries/$target.dict")
         "$bin/$exe" -max_total_time="$left" -timeout=5 -rss_limit_mb=4096 -malloc_limit_mb=4096 \
             "${dictionary[@]}" -artifact_prefix="$found/" -print_final_stats=1 \
-            "$corpus" "Fuzz/Corpus/$target" >"$log" 2>&1 || status=$?
+            "$corpus" "Fuzz/Corpus/$target" >"$log" 2>&1 &
+        pid=$!
+        wait "$pid" || status=$?
+        # The target's scratch file (removed at a normal exit, left by a crash).
+        rm -f "/dev/shm/equiglass-fuzz-$pid".* "${TMPDIR:-/tmp}/equiglass-fuzz-$pid".*
         n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
         executed=$(( executed + ${n:-0} ))
         input=$(ls -t "$found" 2>/dev/null | head -1)
