@@ -45,6 +45,7 @@ extension HDF5AttributeOwner {
             guard valueClass == .integer || valueClass == .float else {
                 throw error(name, "read attribute", "not a number")
             }
+            if let problem = numericTypeProblem(type) { throw error(name, "read attribute", problem) }
             var value = zero
             let status = withUnsafeMutablePointer(to: &value) { H5Aread(attribute, T.nativeType, $0) }
             guard status >= 0 else { throw error(name, "read attribute") }

@@ -32,7 +32,11 @@ public final class HDF5Dataset: HDF5AttributeOwner {
         let type = H5Dget_type(id)
         defer { if type >= 0 { H5Tclose(type) } }
         valueClass = HDF5ValueClass(typeClassOf: type)
+        typeProblem = valueClass == .integer || valueClass == .float ? numericTypeProblem(type) : nil
     }
+
+    /// What is wrong with the stored numeric type (see `numericTypeProblem`), or nil.
+    private let typeProblem: String?
 
     deinit { H5Dclose(id) }
 
@@ -55,6 +59,7 @@ public final class HDF5Dataset: HDF5AttributeOwner {
         guard valueClass == .integer || valueClass == .float else {
             throw error(operation, "dataset does not hold numbers")
         }
+        if let typeProblem { throw error(operation, typeProblem) }
     }
 
     private func checkReadSize<T>(_ count: Int, _: T.Type) throws {
@@ -64,12 +69,67 @@ public final class HDF5Dataset: HDF5AttributeOwner {
         }
     }
 
+    /// Whether `checkStored` found every value stored (then it stays so: writes only add).
+    private var fullyStored = false
+
+    /// Checks, before any memory is allocated for a read, that the file holds the dataset's
+    /// values. HDF5 reads storage that was never written (a dataset only created, or chunks
+    /// missing) as fill values without an error, so a file of a few kilobytes that declares a
+    /// dataset of 2^31 rows would otherwise have the reader allocate and fill gigabytes.
+    /// Contiguous storage must be allocated at its full size, and a chunked dataset must have
+    /// every chunk (counted: HDF5 1.10's H5Dget_space_status calls a compressed dataset
+    /// "partly allocated"). Compact datasets hold their values in their header.
+    private func checkStored(_ operation: String) throws {
+        guard !fullyStored, elementCount > 0 else { return }
+        let plist = H5Dget_create_plist(id)
+        guard plist >= 0 else { throw error(operation, "cannot read its storage properties") }
+        defer { H5Pclose(plist) }
+        switch H5Pget_layout(plist) {
+        case H5D_CONTIGUOUS:
+            let type = H5Dget_type(id)
+            guard type >= 0 else { throw error(operation, "cannot read its type") }
+            let elementSize = H5Tget_size(type)
+            H5Tclose(type)
+            let stored = H5Dget_storage_size(id)
+            let (needed, overflow) = UInt64(elementCount).multipliedReportingOverflow(by: UInt64(elementSize))
+            guard stored > 0 else { throw error(operation, "the data of shape \(shape) was never written: the file does not hold its values") }
+            guard !overflow, stored >= needed else {
+                throw error(operation, "its storage holds \(stored) bytes, its shape \(shape) needs \(overflow ? "more than 2^64" : "\(needed)")")
+            }
+        case H5D_CHUNKED:
+            var chunk = [hsize_t](repeating: 0, count: shape.count)
+            guard H5Pget_chunk(plist, Int32(shape.count), &chunk) == Int32(shape.count), !chunk.contains(0) else {
+                throw error(operation, "cannot read its chunk shape")
+            }
+            var chunks: UInt64 = 1
+            for (extent, edge) in zip(shape, chunk) {
+                let (product, overflow) = chunks.multipliedReportingOverflow(by: (UInt64(extent) + edge - 1) / edge)
+                guard !overflow else { throw error(operation, "its shape \(shape) in chunks of \(chunk) is too many chunks") }
+                chunks = product
+            }
+            var written: hsize_t = 0
+            let space = H5Dget_space(id)  // all selected: every chunk counts
+            defer { if space >= 0 { H5Sclose(space) } }
+            guard space >= 0, H5Dget_num_chunks(id, space, &written) >= 0 else {
+                throw error(operation, "cannot count its stored chunks")
+            }
+            guard written >= chunks else {
+                let what = written == 0 ? "never written" : "only partly written (\(written) of its \(chunks) chunks)"
+                throw error(operation, "the data of shape \(shape) was \(what): the file does not hold its values")
+            }
+        default:
+            break
+        }
+        fullyStored = true
+    }
+
     /// Reads the whole dataset, converted by HDF5 to `T`.
     public func read<T: HDF5Element>(as _: T.Type = T.self) throws -> [T] {
         try checkNumeric("read")
         let count = elementCount
         try checkReadSize(count, T.self)
         if count == 0 { return [] }
+        try checkStored("read")
         return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             let status = H5Dread(id, T.nativeType, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(),
                                  buffer.baseAddress)
@@ -108,6 +168,7 @@ public final class HDF5Dataset: HDF5AttributeOwner {
         let spaces = try selectRows(rows, operation: "read rows \(rows)")
         defer { H5Sclose(spaces.file); H5Sclose(spaces.memory) }
         if count == 0 { return [] }
+        try checkStored("read rows \(rows)")
         return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             let status = H5Dread(id, T.nativeType, spaces.memory, spaces.file, chdf5_p_default(),
                                  buffer.baseAddress)

@@ -184,7 +184,8 @@ public final class HDF5Group: HDF5AttributeOwner {
         defer { H5Sclose(space) }
         let dcpl = H5Pcreate(chdf5_p_dataset_create())
         defer { H5Pclose(dcpl) }
-        if let chunkRows, shape.reduce(1, *) > 0 {
+        // The element count saturates: a shape whose product overflows Int is HDF5's to refuse.
+        if let chunkRows, saturatingProduct(shape) > 0 {
             var chunk = dims
             chunk[0] = hsize_t(max(1, min(chunkRows, shape[0])))
             guard H5Pset_chunk(dcpl, Int32(chunk.count), &chunk) >= 0,
