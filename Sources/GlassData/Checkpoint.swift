@@ -6,7 +6,7 @@ import Foundation
 /// Layout (root of the file):
 ///
 ///     @format = "equiglass-checkpoint", @format_version = 1
-///     @step, @epoch, @batch_in_epoch   int64   optimiser steps done; epoch in progress and the
+///     @step, @epoch, @batch_in_epoch   int64   optimizer steps done; epoch in progress and the
 ///                                              next batch of it (0 = the epoch starts afresh)
 ///     @avg_neighbors                   float64 mean in-degree of the training graphs
 ///     @config                          string  the run configuration (JSON)
@@ -151,14 +151,14 @@ public struct Checkpoint: Equatable, Sendable {
         }
         guard c.parameters.allSatisfy({ $0.isFinite }) else { throw problem("parameters contain non-finite values") }
         guard c.targetMean.count == c.targetStd.count, c.scalarMean.count == c.scalarStd.count else {
-            throw problem("normalisation statistics have inconsistent lengths")
+            throw problem("normalization statistics have inconsistent lengths")
         }
         return c
     }
 
     // MARK: run directories
 
-    /// File name of the checkpoint after `step` optimiser steps: `checkpoint-<step, 9 digits>.h5`
+    /// File name of the checkpoint after `step` optimizer steps: `checkpoint-<step, 9 digits>.h5`
     /// (names sort in step order).
     public static func fileName(step: Int) -> String {
         let digits = String(step)

@@ -11,7 +11,7 @@ public enum DerivedScalar: String, CaseIterable, Sendable {
     case inherentDisplacement = "displacement_inherent"
 
     /// Each particle's Kob–Andersen potential energy in the inherent structure (half per pair,
-    /// shifted at the cut-off: what the generator stores from LAMMPS's `pe/atom`). Used when a
+    /// shifted at the cutoff: what the generator stores from LAMMPS's `pe/atom`). Used when a
     /// file holds inherent structures but no energies, as GlassBench imports do; a file's own
     /// `scalars/epot_inherent` always takes precedence.
     case inherentEnergy = "epot_inherent"

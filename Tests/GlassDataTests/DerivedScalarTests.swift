@@ -42,7 +42,7 @@ final class DerivedScalarTests: XCTestCase {
 /// The Kob–Andersen inherent-structure energy (`DerivedScalar.inherentEnergy`).
 final class InherentEnergyTests: XCTestCase {
     /// Two particles at a known distance, for each species pair: 4ε((σ/r)¹² − (σ/r)⁶) minus the
-    /// same at 2.5σ, half to each particle; nothing beyond the cut-off.
+    /// same at 2.5σ, half to each particle; nothing beyond the cutoff.
     func testPairEnergyByHand() throws {
         let box = [10.0, 10.0, 10.0]
         for (species, eps, sigma) in [([Int32(0), 0], 1.0, 1.0), ([0, 1], 1.5, 0.8), ([1, 1], 0.5, 0.88)] {
