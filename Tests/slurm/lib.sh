@@ -23,7 +23,8 @@ submit() {
     local id
     id=$(sbatch --parsable "$@") || fail_test "sbatch $* failed"
     id=${id%%;*}
-    echo "$id" >>"$WORK/submitted-jobs"
+    # Which cluster: the emulated one when its sbatch wrapper comes first on PATH.
+    if [[ $(command -v sbatch) == "$EG_RUN/bin/sbatch" ]]; then echo "emulated $id"; else echo "local $id"; fi >>"$WORK/submitted-jobs"
     echo "$id"
 }
 
@@ -142,5 +143,62 @@ if bad:
 if len(after) <= len(before):
     sys.exit(f"no record after the restart ({len(after)} records, {len(before)} before the signal)")
 print(steps[len(before) - 1], steps[-1])
+PY
+}
+
+# --- bitwise comparison with an uninterrupted run -----------------------------------------------
+
+# reference_run: the uninterrupted run, on 1 rank and outside Slurm, of REF_EPOCHS epochs on
+# DATA with TRAIN_ARGS (1 thread, like the jobs' --cpus-per-task=1), in REF_RUN. Made once,
+# by the first test that needs it; the tests run in subshells, so it is found again on disk.
+reference_run() {
+    [[ -f $REF_RUN/.complete ]] && return 0
+    local t
+    t=$(now)
+    rm -rf "$REF_RUN"
+    say "reference: $REF_EPOCHS epochs on 1 rank, outside Slurm, in $REF_RUN"
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+        timeout "$JOB_TIMEOUT" "$EQUIGLASS_LAUNCHER" train --data "$DATA" "${TRAIN_ARGS[@]}" --out "$REF_RUN" \
+        --epochs "$REF_EPOCHS" --threads 1 >"$WORK/reference.out" 2>&1 ||
+        { tail -n 30 "$WORK/reference.out" >&2; fail_test "the reference run failed or took more than $JOB_TIMEOUT s"; }
+    touch "$REF_RUN/.complete"
+    say "reference: done in $(elapsed "$t") s ($(tail -n1 "$WORK/reference.out"))"
+}
+
+# newest_step RUN: the step of the newest checkpoint-<step>.h5 in RUN (0 if none).
+newest_step() {
+    local last
+    last=$(find "$1" -maxdepth 1 -name 'checkpoint-*.h5' 2>/dev/null | sort | tail -n1)
+    [[ -n $last ]] || { echo 0; return; }
+    last=${last##*checkpoint-}
+    echo $((10#${last%.h5}))
+}
+
+# expect_bitwise RUN: RUN's final checkpoint holds the same parameters, Adam moments, random
+# state and step as the reference run's checkpoint at that step (Tests/slurm/compare_checkpoints.py).
+expect_bitwise() {
+    local out
+    reference_run
+    out=$(python3 "$here/compare_checkpoints.py" "$1" "$REF_RUN") || { echo "$out" >&2; fail_test "not bitwise equal to the uninterrupted run"; }
+    [[ $(newest_step "$1") == "$(newest_step "$REF_RUN")" ]] ||
+        fail_test "the run ended at step $(newest_step "$1"), the reference at step $(newest_step "$REF_RUN")"
+    say "$out"
+}
+
+# expect_one_metrics_file RUN EPOCHS: RUN holds exactly one metrics file, metrics.jsonl, with one
+# line per epoch 1..EPOCHS in order and no line twice (only rank 0 writes it, never redoes an epoch).
+expect_one_metrics_file() {
+    local files
+    files=$(cd "$1" && find . -name '*metrics*' | sort | tr '\n' ' ')
+    [[ $files == "./metrics.jsonl " ]] || fail_test "metrics files in $1: ${files:-none} (expected ./metrics.jsonl only)"
+    python3 - "$1/metrics.jsonl" "$2" <<'PY' || fail_test "$1/metrics.jsonl is not one line per epoch (see above)"
+import json, sys
+path, epochs = sys.argv[1], int(sys.argv[2])
+lines = open(path).read().splitlines()
+if len(set(lines)) != len(lines):
+    sys.exit(f"{path}: duplicated lines")
+got = [json.loads(l)["epoch"] for l in lines]
+if got != list(range(1, epochs + 1)):
+    sys.exit(f"{path}: epochs {got}, expected 1..{epochs} once each")
 PY
 }

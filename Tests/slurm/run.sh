@@ -50,6 +50,10 @@ repo=$(cd "$here/../.." && pwd)
 cd "$repo" || exit 1
 # shellcheck source=Tests/slurm/lib.sh
 source "$here/lib.sh"
+# shellcheck source=Tests/slurm/multinode.sh
+source "$here/multinode.sh"
+# shellcheck source=tools/slurm/emulated-nodes.sh
+source "$repo/tools/slurm/emulated-nodes.sh"
 
 # The launcher under test: the real one unless told otherwise.
 STANDIN=0
@@ -74,19 +78,37 @@ if ((STANDIN)); then
     PREEMPT_AFTER=${EQUIGLASS_SLURM_PREEMPT_AFTER:-3}
     read -r -a TRAIN_ARGS <<<"${EQUIGLASS_SLURM_TRAIN_ARGS:-}"
 else
-    PREEMPT_EPOCHS=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-6}
+    PREEMPT_EPOCHS=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-14}
     PREEMPT_AFTER=${EQUIGLASS_SLURM_PREEMPT_AFTER:-2}
     read -r -a TRAIN_ARGS <<<"${EQUIGLASS_SLURM_TRAIN_ARGS:---config $repo/Tests/slurm/small-config.json}"
 fi
 PROGRESS_KEY=${EQUIGLASS_SLURM_PROGRESS_KEY:-step}
-TIME_LIMIT_EPOCHS=${EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS:-6}
+# The real launcher's interrupted runs all train PREEMPT_EPOCHS epochs and end bitwise equal to
+# one uninterrupted reference run of as many epochs (on 1 rank, outside Slurm).
+REF_EPOCHS=$PREEMPT_EPOCHS
+if ((STANDIN)); then
+    TIME_LIMIT_EPOCHS=${EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS:-6}
+    TIME_LIMIT_TASKS=2
+else
+    # On 1 rank: the slowest pace, so that the training outlasts the first warning signal.
+    TIME_LIMIT_EPOCHS=$REF_EPOCHS
+    TIME_LIMIT_TASKS=1
+fi
+TIME_LIMIT_SIGNAL=${EQUIGLASS_SLURM_TIME_LIMIT_SIGNAL:-45}
+# The emulated cluster's SlurmdTimeout and preemption GraceTime (start-emulated-cluster.sh).
+export EQUIGLASS_SLURMD_TIMEOUT=${EQUIGLASS_SLURMD_TIMEOUT:-10} EQUIGLASS_SLURM_GRACE_TIME=${EQUIGLASS_SLURM_GRACE_TIME:-60}
+SLURMD_TIMEOUT=$EQUIGLASS_SLURMD_TIMEOUT
+GRACE_TIME=$EQUIGLASS_SLURM_GRACE_TIME
 TIME_LIMIT_STEP_SECONDS=${FAKE_TIME_LIMIT_STEP_SECONDS:-0.75}
 export FAKE_STEPS_PER_EPOCH=${FAKE_STEPS_PER_EPOCH:-10}
 export FAKE_STEP_SECONDS=${FAKE_STEP_SECONDS:-0.2}
 
 # The work directory holds the data placeholder, the run directories and the job logs.
-WORK=$(mktemp -d /tmp/equiglass-slurm-tests.XXXXXX)
+# Not in /tmp: the emulated nodes have a /tmp of their own each, like real ones; /var/tmp is
+# the "shared filesystem".
+WORK=$(mktemp -d /var/tmp/equiglass-slurm-tests.XXXXXX)
 export WORK
+REF_RUN=$WORK/runs/reference
 : >"$WORK/submitted-jobs"
 
 [[ -x $EQUIGLASS_LAUNCHER ]] || { say "ERROR: EQUIGLASS_LAUNCHER=$EQUIGLASS_LAUNCHER is not executable"; exit 1; }
@@ -114,15 +136,23 @@ fi
 
 # --- the cluster -----------------------------------------------------------------------------
 started_cluster=0
+started_emulated=0
 cleanup() {
-    local id
-    while read -r id; do scancel "$id" 2>/dev/null || true; done <"$WORK/submitted-jobs"
+    local cluster id t
+    # Each cluster numbers its jobs from 1: cancel each job on the cluster it was submitted to.
+    while read -r cluster id; do
+        if [[ $cluster == emulated ]]; then "$EG_RUN/bin/scancel" "$id"; else scancel "$id"; fi 2>/dev/null || true
+    done <"$WORK/submitted-jobs"
     if [[ -n ${EQUIGLASS_SLURM_KEEP:-} ]]; then
         say "kept $WORK (and the cluster)"
         return
     fi
+    if ((started_emulated)); then
+        t=$(now)
+        bash "$repo/tools/slurm/stop-emulated-cluster.sh"
+        say "emulated cluster stopped in $(elapsed "$t") s"
+    fi
     if ((started_cluster)); then
-        local t
         t=$(now)
         bash "$repo/tools/slurm/stop-local-cluster.sh"
         say "cluster stopped in $(elapsed "$t") s"
@@ -146,7 +176,7 @@ train_job() { # NAME [extra sbatch options...] -- [launcher options...]
     local sb=() 
     while (($#)) && [[ $1 != -- ]]; do sb+=("$1"); shift; done
     shift
-    submit --job-name="eg-$name" --output="$WORK/$name-%j.out" --nodes=1 --ntasks-per-node=2 \
+    submit --job-name="eg-$name" --output="$WORK/$name-%j.out" --nodes="${JOB_NODES:-1}" --ntasks-per-node="${JOB_TASKS_PER_NODE:-2}" \
         --cpus-per-task=1 "${sb[@]}" slurm/train.sbatch --data "${JOB_DATA:-$DATA}" "${TRAIN_ARGS[@]}" "$@"
 }
 
@@ -247,6 +277,7 @@ preempt() {
         grep -q "^done: ${steps#* } steps" "$log" || { cat "$log"; fail_test "no 'done: ${steps#* } steps' line"; }
         [[ $(wc -l <"$run/metrics.jsonl") == "$PREEMPT_EPOCHS" ]] || fail_test "not one metrics line per epoch"
         say "$name: resumed from the checkpoint at step $resumed"
+        expect_bitwise "$run"
     fi
     case $how in
         usr1) grep -q 'checkpointed; requeueing job' "$log" || { cat "$log"; fail_test "train.sbatch did not requeue"; } ;;
@@ -267,7 +298,7 @@ test_mpirun_fallback() {
 # is requeued with a fresh time limit, and the training (longer than 15 s) ends after restarts.
 test_time_limit() {
     local run=$WORK/runs/time-limit job log restarts steps
-    job=$(train_job time-limit --time=1 --signal=B:USR1@45 \
+    job=$(JOB_TASKS_PER_NODE=$TIME_LIMIT_TASKS train_job time-limit --time=1 --signal=B:USR1@"$TIME_LIMIT_SIGNAL" \
         --export=ALL,FAKE_STEP_SECONDS="$TIME_LIMIT_STEP_SECONDS" -- --out "$run" --epochs "$TIME_LIMIT_EPOCHS")
     log=$WORK/time-limit-$job.out
     wait_job "$job" "$log" >/dev/null
@@ -279,6 +310,10 @@ test_time_limit() {
     steps=$(check_resumed "$WORK/empty.jsonl" "$run/metrics.jsonl" "$PROGRESS_KEY")
     if ((STANDIN)); then
         ((${steps#* } == TIME_LIMIT_EPOCHS * FAKE_STEPS_PER_EPOCH)) || fail_test "finished at step ${steps#* }"
+    else
+        grep -q 'USR1: checkpoint at step' "$log" || { cat "$log"; fail_test "the launcher did not checkpoint on SIGUSR1"; }
+        expect_one_metrics_file "$run" "$TIME_LIMIT_EPOCHS"
+        expect_bitwise "$run"
     fi
     say "time-limit: job $job restarts=$restarts, $PROGRESS_KEY ${steps#* } at the end"
 }
@@ -332,15 +367,32 @@ PY
 }
 
 # --- driver -----------------------------------------------------------------------------------
-all_tests=(mpi_pmix train evaluate preempt_usr1 requeue_term mpirun_fallback sweep time_limit)
+one_node_tests=(mpi_pmix train evaluate preempt_usr1 requeue_term mpirun_fallback sweep time_limit)
+# On the emulated cluster (tools/slurm/start-emulated-cluster.sh), started before the first.
+emulated_tests=(multinode_selftest multinode_bitwise node_failure preempt_partition)
+all_tests=("${one_node_tests[@]}" "${emulated_tests[@]}")
 tests=("$@")
-if ((${#tests[@]} == 0)); then
-    tests=("${all_tests[@]}")
-    # time_limit waits for Slurm's own clock (1-2 min): by default only with the quick stand-in.
-    ((STANDIN)) || tests=("${tests[@]/time_limit/}")
-fi
+((${#tests[@]})) || tests=("${all_tests[@]}")
+is_emulated() { [[ " ${emulated_tests[*]} " == *" $1 "* ]]; }
+
+# The emulated cluster: started (or, with EQUIGLASS_SLURM_NO_CLUSTER, found) once.
+emulated_ready=0
+use_emulated_cluster() {
+    ((emulated_ready)) && return 0
+    if [[ -z ${EQUIGLASS_SLURM_NO_CLUSTER:-} ]]; then
+        local t
+        t=$(now)
+        started_emulated=1
+        bash "$repo/tools/slurm/start-emulated-cluster.sh" || { say "ERROR: the emulated cluster did not start"; return 1; }
+        say "emulated cluster up in $(elapsed "$t") s"
+    fi
+    "$EG_RUN/bin/sinfo" -h >/dev/null 2>&1 || { say "ERROR: no emulated cluster answers ($EG_RUN/bin/sinfo)"; return 1; }
+    emulated_ready=1
+}
+
 passed=0
 failed=0
+skipped=0
 for name in "${tests[@]}"; do
     [[ -n $name ]] || continue
     if ! declare -F "test_$name" >/dev/null; then
@@ -350,8 +402,28 @@ for name in "${tests[@]}"; do
     fi
     t=$(now)
     say "--- $name"
-    # Not `if (...)`: bash ignores set -e inside the condition of an if.
-    (set -e; "test_$name")
+    emulated=0
+    if is_emulated "$name"; then
+        if ((STANDIN)); then
+            say "SKIP $name (it needs the real launcher: MPI across nodes, checkpoints)"
+            skipped=$((skipped + 1))
+            continue
+        fi
+        if ! use_emulated_cluster; then
+            say "FAIL $name ($(elapsed "$t") s)"
+            failed=$((failed + 1))
+            continue
+        fi
+        emulated=1
+    fi
+    # Not `if (...)`: bash ignores set -e inside the condition of an if. On the emulated cluster
+    # the Slurm commands are its wrappers, and the jobs' Open MPI sends its traffic between the
+    # nodes over TCP on the test subnet (the settings a real cluster needs: slurm/README.md).
+    (set -e
+     if ((emulated)); then
+         export PATH=$EG_RUN/bin:$PATH OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=$EG_SUBNET
+     fi
+     "test_$name")
     if (($? == 0)); then
         say "PASS $name ($(elapsed "$t") s)"
         passed=$((passed + 1))
@@ -361,5 +433,5 @@ for name in "${tests[@]}"; do
     fi
 done
 say "total $(elapsed "$total_start") s"
-echo "slurm: $passed passed, $failed failed"
+echo "slurm: $passed passed, $failed failed$( ((skipped)) && echo ", $skipped skipped")"
 ((failed == 0))
