@@ -20,10 +20,11 @@ show_logs() {
     done
 }
 
-# install_slurm_packages: munge, slurmctld, slurmd, the clients and the PMIx plugin, with
-# apt-get when missing (a fresh machine: update the lists and retry once).
+# install_slurm_packages [PACKAGE...]: munge, slurmctld, slurmd, the clients and the PMIx
+# plugin, and the packages named, with apt-get when missing (a fresh machine: update the lists
+# and retry once).
 install_slurm_packages() {
-    local packages=(munge slurmctld slurmd slurm-client slurm-wlm-basic-plugins) missing=() p
+    local packages=(munge slurmctld slurmd slurm-client slurm-wlm-basic-plugins "$@") missing=() p
     for p in "${packages[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
@@ -91,4 +92,36 @@ stop_munge() {
         return 0
     fi
     stop_pid "$munge_pid" munged
+}
+
+# common_slurm_conf CRED_EXPIRE: the slurm.conf lines both test clusters share (root daemons,
+# munge, PMIx, no cgroups, no accounting, a quick scheduler, requeue allowed).
+common_slurm_conf() {
+    cat <<CONF
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+# cred_expire also delays the restart of a requeued job.
+AuthInfo=cred_expire=$1
+MpiDefault=pmix
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SwitchType=switch/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/backfill
+# Look at pending jobs every 2 s (default 60) so that a requeued job restarts promptly.
+SchedulerParameters=sched_interval=2,bf_interval=5
+JobRequeue=1
+ReturnToService=2
+# Keep finished jobs visible to 'scontrol show job' for 30 min (no accounting database here).
+MinJobAge=1800
+SlurmctldDebug=info
+SlurmdDebug=info
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+JobCompType=jobcomp/none
+MailProg=/bin/true
+CONF
 }

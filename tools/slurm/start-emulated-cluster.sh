@@ -25,7 +25,8 @@
 #   low   Default=YES PriorityTier=1 GraceTime=$EQUIGLASS_SLURM_GRACE_TIME
 #   high  PriorityTier=2 (its jobs preempt those of low)
 #
-# Needs root, iproute2 and util-linux (unshare). Stop it with stop-emulated-cluster.sh;
+# Needs root and network namespaces (CAP_SYS_ADMIN; in a container: --privileged); installs
+# iproute2 when missing. Stop it with stop-emulated-cluster.sh;
 # starting again stops what runs and builds everything anew.
 #
 # Environment:
@@ -56,10 +57,10 @@ source "$here/cluster-common.sh"
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (it installs packages, makes namespaces, starts daemons)"
 [[ $nodes =~ ^[0-9]+$ ]] && ((nodes >= 1 && nodes <= 9)) || die "EQUIGLASS_SLURM_NODES must be 1..9, not '$nodes'"
-command -v ip >/dev/null || die "ip (iproute2) not found"
-command -v unshare >/dev/null || die "unshare (util-linux) not found"
 
-install_slurm_packages
+# iproute2 (ip) is not in every minimal image; unshare and nsenter come with util-linux.
+install_slurm_packages iproute2
+command -v unshare >/dev/null && command -v nsenter >/dev/null || die "unshare or nsenter (util-linux) not found"
 
 # Whatever an earlier start left (a failed run) goes first.
 bash "$here/stop-emulated-cluster.sh" >/dev/null 2>&1 || true
@@ -113,27 +114,12 @@ cat >"$conf" <<CONF
 # cluster in network namespaces (see slurm/README.md). Not a production template.
 ClusterName=equiglass-emulated
 SlurmctldHost=$EG_CTL_HOST($EG_CTL_ADDR)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-AuthInfo=cred_expire=$cred_expire
-MpiDefault=pmix
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SwitchType=switch/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerType=sched/backfill
-SchedulerParameters=sched_interval=2,bf_interval=5
-JobRequeue=1
-# A node that registers again after being DOWN (killed, rebooted) returns to service.
-ReturnToService=2
+$(common_slurm_conf "$cred_expire")
+# (ReturnToService=2 above: a node that registers again after being DOWN is back in service.)
 # The nodes claim the CPUs below whatever the machine has.
 SlurmdParameters=config_overrides
 # A node that stops answering is DOWN after this many seconds (default 300).
 SlurmdTimeout=$slurmd_timeout
-MinJobAge=1800
 # Ranks blocked in a collective after a node failure are killed this long after SIGTERM.
 KillWait=15
 # Real preemption: jobs of a higher PriorityTier partition requeue those of a lower one,
@@ -146,12 +132,6 @@ SlurmctldPidFile=$EG_CTLD_PID
 SlurmdPidFile=$EG_RUN/slurmd-%n.pid
 SlurmctldLogFile=$EG_CTLD_LOG
 SlurmdLogFile=$log_dir/slurmd-emulated-%n.log
-SlurmctldDebug=info
-SlurmdDebug=info
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-JobCompType=jobcomp/none
-MailProg=/bin/true
 CONF
 for k in $(seq "$nodes"); do
     echo "NodeName=$(eg_node_name "$k") NodeAddr=$(eg_node_addr "$k") CPUs=$node_cpus Boards=1 SocketsPerBoard=1 CoresPerSocket=$node_cpus ThreadsPerCore=1 RealMemory=4000 State=UNKNOWN" >>"$conf"

@@ -53,25 +53,7 @@ $marker
 # A single-node test cluster; see slurm/README.md. Do not use as a production template.
 ClusterName=equiglass
 SlurmctldHost=$node(127.0.0.1)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-# cred_expire also delays the restart of a requeued job.
-AuthInfo=cred_expire=$cred_expire
-MpiDefault=pmix
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SwitchType=switch/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerType=sched/backfill
-# Look at pending jobs every 2 s (default 60) so that a requeued job restarts promptly.
-SchedulerParameters=sched_interval=2,bf_interval=5
-JobRequeue=1
-ReturnToService=2
-# Keep finished jobs visible to 'scontrol show job' for 30 min (no accounting database here).
-MinJobAge=1800
+$(common_slurm_conf "$cred_expire")
 KillWait=30
 StateSaveLocation=$ctld_spool
 SlurmdSpoolDir=$slurmd_spool
@@ -79,12 +61,6 @@ SlurmctldPidFile=$ctld_pid
 SlurmdPidFile=$slurmd_pid
 SlurmctldLogFile=$log_dir/slurmctld.log
 SlurmdLogFile=$log_dir/slurmd.log
-SlurmctldDebug=info
-SlurmdDebug=info
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-JobCompType=jobcomp/none
-MailProg=/bin/true
 $node_line State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
