@@ -148,19 +148,40 @@ PY
 
 # --- bitwise comparison with an uninterrupted run -----------------------------------------------
 
-# reference_run: the uninterrupted run, on 1 rank and outside Slurm, of REF_EPOCHS epochs on
-# DATA with TRAIN_ARGS (1 thread, like the jobs' --cpus-per-task=1), in REF_RUN. Made once,
-# by the first test that needs it; the tests run in subshells, so it is found again on disk.
+# train_outside_slurm OUT EPOCHS LOG: the launcher on 1 rank, outside Slurm, on DATA with
+# TRAIN_ARGS and 1 thread (like the jobs' --cpus-per-task=1), bounded by the job timeout.
+train_outside_slurm() {
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+        timeout "$JOB_TIMEOUT" "$EQUIGLASS_LAUNCHER" train --data "$DATA" "${TRAIN_ARGS[@]}" --out "$1" \
+        --epochs "$2" --threads 1 >"$3" 2>&1 ||
+        { tail -n 30 "$3" >&2; fail_test "launcher train --out $1 failed or took more than $JOB_TIMEOUT s"; }
+}
+
+# reference_run: sets REF_EPOCHS, the epochs of every interrupted run, and makes (once) the
+# uninterrupted run of as many epochs on 1 rank outside Slurm, in REF_RUN, which they must
+# equal bit for bit. REF_EPOCHS is EQUIGLASS_SLURM_PREEMPT_EPOCHS, or measured on this machine:
+# as many epochs as take REF_SECONDS on 1 rank (from a 2-epoch run: its second epoch, the
+# snapshots then cached), at least 8, so that the time_limit job (1 task) outlasts Slurm's
+# first warning signal on a quick machine as on a slow one. The tests run in subshells: both
+# are kept on disk.
 reference_run() {
+    if [[ ! -f $WORK/reference-epochs ]]; then
+        local epochs=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-} seconds
+        if [[ -z $epochs ]]; then
+            train_outside_slurm "$WORK/runs/calibration" 2 "$WORK/calibration.out"
+            seconds=$(tail -n1 "$WORK/runs/calibration/metrics.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+            epochs=$(python3 -c 'import math,sys; print(min(200, max(8, math.ceil(float(sys.argv[1]) / float(sys.argv[2])))))' "$REF_SECONDS" "$seconds")
+            say "calibration: an epoch takes $seconds s on 1 rank: the interrupted runs and the reference train $epochs epochs (~$REF_SECONDS s on 1 rank)"
+        fi
+        echo "$epochs" >"$WORK/reference-epochs"
+    fi
+    REF_EPOCHS=$(cat "$WORK/reference-epochs")
     [[ -f $REF_RUN/.complete ]] && return 0
     local t
     t=$(now)
     rm -rf "$REF_RUN"
     say "reference: $REF_EPOCHS epochs on 1 rank, outside Slurm, in $REF_RUN"
-    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
-        timeout "$JOB_TIMEOUT" "$EQUIGLASS_LAUNCHER" train --data "$DATA" "${TRAIN_ARGS[@]}" --out "$REF_RUN" \
-        --epochs "$REF_EPOCHS" --threads 1 >"$WORK/reference.out" 2>&1 ||
-        { tail -n 30 "$WORK/reference.out" >&2; fail_test "the reference run failed or took more than $JOB_TIMEOUT s"; }
+    train_outside_slurm "$REF_RUN" "$REF_EPOCHS" "$WORK/reference.out"
     touch "$REF_RUN/.complete"
     say "reference: done in $(elapsed "$t") s ($(tail -n1 "$WORK/reference.out"))"
 }

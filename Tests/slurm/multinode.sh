@@ -96,7 +96,7 @@ test_node_failure() {
 }
 
 test_preempt_partition() {
-    local name=preempt-partition run=$WORK/runs/preempt-partition job log high high_log t0 line
+    local name=preempt-partition run=$WORK/runs/preempt-partition job log high high_log t0 line resumed
     reference_run
     job=$(mn_train_job "$name" --partition=low -- --out "$run" --epochs "$REF_EPOCHS")
     log=$WORK/$name-$job.out
@@ -114,7 +114,21 @@ test_preempt_partition() {
     expect_completed "$job" "$log"
     line=$(grep -E 'SIGTERM: checkpoint at step [0-9]+' "$log" | head -n1 || true)
     [[ -n $line ]] || { cat "$log"; fail_test "the launcher did not checkpoint on SIGTERM"; }
-    say "$name: $line"
+    say "$name: ${line%% in /*}"
+    # Within the grace time: the ranks had ended (train.sbatch's line, with its clock) less than
+    # GraceTime after the preempting job was submitted, and Slurm never had to kill them.
+    line=$(grep -E 'preempted at .*: checkpointed within the grace time; requeueing job' "$log" | head -n1 || true)
+    [[ -n $line ]] || { cat "$log"; fail_test "train.sbatch did not see the preemption"; }
+    local ended
+    ended=$(date -d "$(echo "$line" | grep -oE '[0-9]{2}:[0-9]{2}:[0-9]{2}' | head -n1)" +%s)
+    ((ended - ${t0%.*} < GRACE_TIME)) || fail_test "the ranks ended $((ended - ${t0%.*})) s after the preemption, GraceTime is $GRACE_TIME s"
+    say "$name: checkpointed and requeued $((ended - ${t0%.*})) s after the preempting submission (GraceTime $GRACE_TIME s)"
+    # The preempting job ran before the training came back.
+    local high_end low_start
+    high_end=$(date -d "$(job_field "$high" EndTime)" +%s)
+    low_start=$(date -d "$(job_field "$job" StartTime)" +%s)
+    ((high_end <= low_start)) || fail_test "job $job restarted at $(job_field "$job" StartTime), before job $high ended"
+    say "$name: job $high ran $(job_field "$high" StartTime)..$(job_field "$high" EndTime); job $job restarted $(job_field "$job" StartTime), Restarts=$(job_field "$job" Restarts)"
     resumed=$(grep -oE 'resuming from .*: step [0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n1 || true)
     [[ $resumed == "$(grep -oE 'SIGTERM: checkpoint at step [0-9]+' "$log" | head -n1 | grep -oE '[0-9]+$')" ]] ||
         { cat "$log"; fail_test "resumed at step '$resumed', not from the SIGTERM checkpoint"; }

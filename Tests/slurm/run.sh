@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Slurm test harness: starts the one-node cluster, submits the job templates of slurm/ and
-# checks that they train, resume after preemption, sweep and evaluate. Run as root from
-# the repository root:
+# checks that they train, resume after preemption, sweep and evaluate; then starts the emulated
+# multi-node cluster (network namespaces, tools/slurm/start-emulated-cluster.sh) for the cases
+# that need several nodes. Run as root from the repository root:
 #
 #   bash Tests/slurm/run.sh [TEST...]        (default: all tests, in this order)
 #
-# Tests:
+# Tests on the one-node cluster:
 #   mpi_pmix        srun --mpi=pmix starts 2 tasks that form one MPI world (Tests/slurm/mpi_probe.c)
 #   train           slurm/train.sbatch, 2 tasks, on the bundled dataset (data/) when present:
 #                   COMPLETED 0:0, metrics.jsonl parses, no restart
@@ -15,8 +16,20 @@
 #   mpirun_fallback train.sbatch with EQUIGLASS_MPI_LAUNCH=mpirun, preempted by USR1: resumes, COMPLETED
 #   sweep           slurm/sweep.sbatch over 3 rows with throttle %1: 3 run directories, never 2 at once
 #   time_limit      --time=1 --signal=B:USR1@45: Slurm's own warning signal requeues the job
-#                   until it completes (about 1-2 min; the training must outlast ~45 s).
-#                   Not run by default with the real launcher (slow); name it to run it.
+#                   until it completes (about 2-3 min; the training, on 1 task with the real
+#                   launcher, must outlast ~45 s)
+# Tests on the emulated cluster (2 nodes x 2 CPUs; real launcher only, skipped with the stand-in):
+#   multinode_selftest  launcher selftest on 2 nodes x 2 ranks passes, ranks on node1 and node2;
+#                   the same without Open MPI's TCP transport fails
+#   multinode_bitwise   train.sbatch on 2 nodes x 2 ranks: bitwise equal to 1 rank, one metrics file
+#   node_failure    node2's processes killed mid-run: NODE_FAIL, requeue by Slurm, resume from the
+#                   last checkpoint once node2's slurmd is back, bitwise equal
+#   preempt_partition  a job of partition high preempts the training in low: SIGTERM, checkpoint
+#                   within the GraceTime, requeue, resume after the high job, bitwise equal
+# With the real launcher every interrupted run (preempt_usr1, requeue_term, mpirun_fallback,
+# time_limit, and the emulated cluster's) must end bitwise equal (parameters, Adam moments,
+# random state: Tests/slurm/compare_checkpoints.py) to one uninterrupted run on 1 rank, made
+# once outside Slurm by the first test that needs it.
 #
 # Environment:
 #   EQUIGLASS_LAUNCHER           the launcher under test; default: the real one, built
@@ -27,19 +40,29 @@
 #                                (Tests/slurm/make_dataset.py: 16 snapshots of 125 particles)
 #                                written in the work directory; with the stand-in a placeholder
 #   EQUIGLASS_SLURM_TRAIN_ARGS   launcher train options added to every job; default with the real
-#                                launcher: "--config Tests/slurm/small-config.json" (a tiny network,
-#                                global batch 4: 4 steps per epoch, a few seconds per epoch)
+#                                launcher: "--config Tests/slurm/small-config.json" (8 channels,
+#                                the fast tensor-product path; lmax 1, 2 layers; global batch 4:
+#                                4 steps per epoch, a few seconds per epoch in a debug build)
 #   EQUIGLASS_SLURM_EPOCHS       epochs of the train, evaluate and sweep jobs (default 2)
-#   EQUIGLASS_SLURM_PREEMPT_EPOCHS  epochs of the preempted jobs (default 3, real launcher 6; they
+#   EQUIGLASS_SLURM_TRAIN_EPOCHS epochs of the train job (default EPOCHS; 1 on the bundled dataset)
+#   EQUIGLASS_SLURM_PREEMPT_EPOCHS  epochs of the interrupted jobs and of the reference run
+#                                (default 3; real launcher: measured, see the next line; they
 #                                must still run when the signal comes, after PREEMPT_AFTER lines)
+#   EQUIGLASS_SLURM_REFERENCE_SECONDS  real launcher: the interrupted and reference runs train as
+#                                many epochs as take this long on 1 rank (default 60, at least
+#                                8 epochs), measured by a 2-epoch run first
 #   EQUIGLASS_SLURM_PREEMPT_AFTER   metrics.jsonl lines to wait for before the signal (default 3,
 #                                real launcher 2: it writes one line per epoch)
-#   EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS  epochs of the time_limit job (default 6; it must
-#                                train for more than ~45 s; the stand-in takes 0.75 s a step there)
+#   EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS  epochs of the time_limit job with the stand-in (default 6;
+#                                it takes 0.75 s a step there); the real launcher trains the
+#                                reference's epochs on 1 task (~REFERENCE_SECONDS)
+#   EQUIGLASS_SLURM_TIME_LIMIT_SIGNAL  seconds before the limit of --signal=B:USR1@N (default 45)
 #   EQUIGLASS_SLURM_PROGRESS_KEY the metrics field that must increase across restarts (default step)
 #   EQUIGLASS_SLURM_JOB_TIMEOUT  seconds a job may take (default 300)
-#   EQUIGLASS_SLURM_NO_CLUSTER=1 use the running cluster; neither start nor stop it
-#   EQUIGLASS_SLURM_KEEP=1       keep the work directory and leave the cluster running
+#   EQUIGLASS_SLURMD_TIMEOUT, EQUIGLASS_SLURM_GRACE_TIME  the emulated cluster's SlurmdTimeout and
+#                                low-partition GraceTime (default 10 and 60)
+#   EQUIGLASS_SLURM_NO_CLUSTER=1 use the running clusters; neither start nor stop them
+#   EQUIGLASS_SLURM_KEEP=1       keep the work directory and leave the clusters running
 #   FAKE_STEPS_PER_EPOCH, FAKE_STEP_SECONDS  the stand-in's pace (default 10 and 0.2)
 #
 # Prints one PASS/FAIL line per test and "N passed, N failed" at the end; exits 1 on failure.
@@ -78,20 +101,22 @@ if ((STANDIN)); then
     PREEMPT_AFTER=${EQUIGLASS_SLURM_PREEMPT_AFTER:-3}
     read -r -a TRAIN_ARGS <<<"${EQUIGLASS_SLURM_TRAIN_ARGS:-}"
 else
-    PREEMPT_EPOCHS=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-14}
+    # Set by reference_run: as given, or measured (see lib.sh).
+    PREEMPT_EPOCHS=
     PREEMPT_AFTER=${EQUIGLASS_SLURM_PREEMPT_AFTER:-2}
     read -r -a TRAIN_ARGS <<<"${EQUIGLASS_SLURM_TRAIN_ARGS:---config $repo/Tests/slurm/small-config.json}"
 fi
 PROGRESS_KEY=${EQUIGLASS_SLURM_PROGRESS_KEY:-step}
-# The real launcher's interrupted runs all train PREEMPT_EPOCHS epochs and end bitwise equal to
-# one uninterrupted reference run of as many epochs (on 1 rank, outside Slurm).
-REF_EPOCHS=$PREEMPT_EPOCHS
+# The real launcher's interrupted runs all train REF_EPOCHS epochs and end bitwise equal to
+# one uninterrupted reference run of as many epochs (on 1 rank, outside Slurm): reference_run
+# (lib.sh) sets REF_EPOCHS, measured so that training takes about REF_SECONDS on 1 rank.
+REF_SECONDS=${EQUIGLASS_SLURM_REFERENCE_SECONDS:-60}
+REF_EPOCHS=
 if ((STANDIN)); then
     TIME_LIMIT_EPOCHS=${EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS:-6}
     TIME_LIMIT_TASKS=2
 else
     # On 1 rank: the slowest pace, so that the training outlasts the first warning signal.
-    TIME_LIMIT_EPOCHS=$REF_EPOCHS
     TIME_LIMIT_TASKS=1
 fi
 TIME_LIMIT_SIGNAL=${EQUIGLASS_SLURM_TIME_LIMIT_SIGNAL:-45}
@@ -133,6 +158,10 @@ TRAIN_DATA=$DATA
 if ((!STANDIN)) && [[ -z ${EQUIGLASS_SLURM_DATA:-} && -f $repo/data/ka-N1000-T0.60-train.h5 ]]; then
     TRAIN_DATA=$repo/data/ka-N1000-T0.60-train.h5
 fi
+# The train job's epochs: on the bundled dataset (32 snapshots of 1000 particles) one epoch
+# already takes over a minute in a debug build with the C = 8 network.
+TRAIN_EPOCHS=${EQUIGLASS_SLURM_TRAIN_EPOCHS:-$EPOCHS}
+[[ -n ${EQUIGLASS_SLURM_TRAIN_EPOCHS:-} || $TRAIN_DATA == "$DATA" ]] || TRAIN_EPOCHS=1
 
 # --- the cluster -----------------------------------------------------------------------------
 started_cluster=0
@@ -160,6 +189,9 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+# Interrupted (Ctrl-C, a CI timeout): still clean up, through the EXIT trap.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 total_start=$(now)
 if [[ -z ${EQUIGLASS_SLURM_NO_CLUSTER:-} ]]; then
@@ -195,7 +227,7 @@ test_mpi_pmix() {
 TRAIN_RUN=$WORK/runs/train
 test_train() {
     local job log state n
-    job=$(JOB_DATA=$TRAIN_DATA train_job train -- --out "$TRAIN_RUN" --epochs "$EPOCHS")
+    job=$(JOB_DATA=$TRAIN_DATA train_job train -- --out "$TRAIN_RUN" --epochs "$TRAIN_EPOCHS")
     echo "$job" >"$WORK/train-job-id"
     log=$WORK/train-$job.out
     state=$(wait_job "$job" "$log")
@@ -208,7 +240,7 @@ test_train() {
         grep -q 'rank 0 of 2 threads omp=1 openblas=1 option=1' "$log" &&
             grep -q 'rank 1 of 2 threads omp=1 openblas=1 option=1' "$log" ||
             { cat "$log"; fail_test "the ranks did not see 2 tasks with 1 thread each"; }
-        ((n == EPOCHS * FAKE_STEPS_PER_EPOCH)) || fail_test "$n metrics records, expected $((EPOCHS * FAKE_STEPS_PER_EPOCH))"
+        ((n == TRAIN_EPOCHS * FAKE_STEPS_PER_EPOCH)) || fail_test "$n metrics records, expected $((TRAIN_EPOCHS * FAKE_STEPS_PER_EPOCH))"
     fi
     say "train: job $job $state on $(basename "$TRAIN_DATA"), $n metrics records"
 }
@@ -227,7 +259,7 @@ test_evaluate() {
         fail_test "$out is not a JSON object"
     if ((STANDIN)); then
         python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["step"] == int(sys.argv[2]), d' \
-            "$out" "$((EPOCHS * FAKE_STEPS_PER_EPOCH))" || fail_test "the evaluation did not read the final checkpoint"
+            "$out" "$((TRAIN_EPOCHS * FAKE_STEPS_PER_EPOCH))" || fail_test "the evaluation did not read the final checkpoint"
     fi
 }
 
@@ -236,6 +268,7 @@ test_evaluate() {
 preempt() {
     local name=$1 how=$2; shift 2
     local run=$WORK/runs/$name job log t0 restarts steps
+    if ((!STANDIN)); then reference_run; PREEMPT_EPOCHS=$REF_EPOCHS; fi
     job=$(train_job "$name" "$@" -- --out "$run" --epochs "$PREEMPT_EPOCHS")
     log=$WORK/$name-$job.out
     wait_progress "$run/metrics.jsonl" "$PREEMPT_AFTER" "$job" "$log"
@@ -298,6 +331,7 @@ test_mpirun_fallback() {
 # is requeued with a fresh time limit, and the training (longer than 15 s) ends after restarts.
 test_time_limit() {
     local run=$WORK/runs/time-limit job log restarts steps
+    if ((!STANDIN)); then reference_run; TIME_LIMIT_EPOCHS=$REF_EPOCHS; fi
     job=$(JOB_TASKS_PER_NODE=$TIME_LIMIT_TASKS train_job time-limit --time=1 --signal=B:USR1@"$TIME_LIMIT_SIGNAL" \
         --export=ALL,FAKE_STEP_SECONDS="$TIME_LIMIT_STEP_SECONDS" -- --out "$run" --epochs "$TIME_LIMIT_EPOCHS")
     log=$WORK/time-limit-$job.out
