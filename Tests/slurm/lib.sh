@@ -169,7 +169,7 @@ reference_run() {
         local epochs=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-} seconds
         if [[ -z $epochs ]]; then
             train_outside_slurm "$WORK/runs/calibration" 2 "$WORK/calibration.out"
-            seconds=$(tail -n1 "$WORK/runs/calibration/metrics.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["seconds"])')
+            seconds=$(tail -n1 "$WORK/runs/calibration/metrics.jsonl" | python3 -c 'import json,sys; print("%.2f" % json.load(sys.stdin)["seconds"])')
             epochs=$(python3 -c 'import math,sys; print(min(200, max(8, math.ceil(float(sys.argv[1]) / float(sys.argv[2])))))' "$REF_SECONDS" "$seconds")
             say "calibration: an epoch takes $seconds s on 1 rank: the interrupted runs and the reference train $epochs epochs (~$REF_SECONDS s on 1 rank)"
         fi

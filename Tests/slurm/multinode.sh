@@ -7,7 +7,7 @@
 # mn_train_job NAME [sbatch options] -- [launcher options]: train.sbatch on 2 nodes x 2 tasks.
 mn_train_job() { JOB_NODES=2 train_job "$@"; }
 
-# node_hosts LOG: the hostnames of the ranks in a `launcher selftest` output, "host:count" sorted.
+# selftest_hosts LOG: the hostnames of the ranks in a `launcher selftest` output, "host:count" sorted.
 selftest_hosts() {
     grep -oE '^  rank [0-9]+ of [0-9]+ on [^ ]+' "$1" | awk '{print $NF}' | sort | uniq -c |
         awk '{printf "%s:%s ", $2, $1}'
@@ -60,7 +60,7 @@ job_requeued() { [[ $(job_field "$1" Restarts) -ge 1 ]] || is_final_state "$(job
 node_state_is() { [[ $(sinfo -h -n "$1" -o %T 2>/dev/null | head -n1) =~ ^($2)$ ]]; }
 
 test_node_failure() {
-    local name=node-failure run=$WORK/runs/node-failure job log pids last t0 state resumed epoch_s
+    local name=node-failure run=$WORK/runs/node-failure job log pids last t0 state resumed epoch_s line
     reference_run
     job=$(mn_train_job "$name" -- --out "$run" --epochs "$REF_EPOCHS")
     log=$WORK/$name-$job.out
@@ -82,7 +82,9 @@ test_node_failure() {
     is_final_state "$state" && { show_job "$job" "$log"; fail_test "job $job ended $state instead of being requeued"; }
     last=$(newest_step "$run")
     say "$name: job $job $state, Restarts=$(job_field "$job" Restarts) $(elapsed "$t0") s after the kill; node2 $(sinfo -h -n node2 -o %T); last checkpoint at step $last"
-    grep -qiE 'node fail|NODE_FAIL' "$log" || { cat "$log"; fail_test "no node failure named in $log"; }
+    line=$(grep -iE 'node fail|NODE_FAIL' "$log" | tail -n1 || true)
+    [[ -n $line ]] || { cat "$log"; fail_test "no node failure named in $log"; }
+    say "$name: the job's log says: $line"
     # The node comes back (its slurmd starts again and registers: ReturnToService=2).
     eg_start_slurmd 2 || fail_test "slurmd of node2 did not start again"
     wait_until 60 "node2 back in service" node_state_is node2 'idle|mixed|allocated'
