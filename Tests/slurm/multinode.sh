@@ -92,7 +92,7 @@ test_node_failure() {
     expect_completed "$job" "$log"
     resumed=$(grep -oE 'resuming from .*: step [0-9]+' "$log" | grep -oE '[0-9]+$' | tail -n1 || true)
     [[ $resumed == "$last" ]] || { cat "$log"; fail_test "resumed at step '${resumed}', not from the last checkpoint (step $last)"; }
-    say "$name: resumed from the checkpoint at step $resumed, $(elapsed "$t0") s after the kill"
+    say "$name: resumed from the checkpoint at step $resumed; the job completed $(elapsed "$t0") s after the kill"
     expect_one_metrics_file "$run" "$REF_EPOCHS"
     expect_bitwise "$run"
 }
