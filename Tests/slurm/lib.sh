@@ -18,6 +18,17 @@ now() { date +%s.%3N; }
 # elapsed START: seconds since START (from `now`), one decimal.
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
+# kill_tree PID: SIGTERM to PID and all its descendants (found by their parent ids), for an
+# interrupted test.
+kill_tree() {
+    local pids=("$1") i=0 child
+    while ((i < ${#pids[@]})); do
+        for child in $(pgrep -P "${pids[i]}" 2>/dev/null); do pids+=("$child"); done
+        i=$((i + 1))
+    done
+    kill "${pids[@]}" 2>/dev/null || true
+}
+
 # submit [sbatch arguments...]: submit a job, print its id, remember it for the clean-up.
 submit() {
     local id

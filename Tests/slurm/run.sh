@@ -189,9 +189,16 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-# Interrupted (Ctrl-C, a CI timeout): still clean up, through the EXIT trap.
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# Interrupted (Ctrl-C, a CI timeout): stop the running test and its processes (the test runs in
+# the background, so that the signal is handled at once), then clean up through the EXIT trap.
+test_pid=""
+on_interrupt() { # SIGNAL EXIT-STATUS
+    say "interrupted by SIG$1: stopping the running test, then cleaning up"
+    if [[ -n $test_pid ]]; then kill_tree "$test_pid"; fi
+    exit "$2"
+}
+trap 'on_interrupt INT 130' INT
+trap 'on_interrupt TERM 143' TERM
 
 total_start=$(now)
 if [[ -z ${EQUIGLASS_SLURM_NO_CLUSTER:-} ]]; then
@@ -457,8 +464,12 @@ for name in "${tests[@]}"; do
      if ((emulated)); then
          export PATH=$EG_RUN/bin:$PATH OMPI_MCA_btl=self,vader,tcp OMPI_MCA_btl_tcp_if_include=$EG_SUBNET
      fi
-     "test_$name")
-    if (($? == 0)); then
+     "test_$name") &
+    test_pid=$!
+    wait "$test_pid"
+    status=$?
+    test_pid=""
+    if ((status == 0)); then
         say "PASS $name ($(elapsed "$t") s)"
         passed=$((passed + 1))
     else
