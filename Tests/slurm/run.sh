@@ -15,9 +15,9 @@
 #   requeue_term    scontrol requeue mid-run (SIGTERM path): checkpoint, Slurm requeues, resume, COMPLETED
 #   mpirun_fallback train.sbatch with EQUIGLASS_MPI_LAUNCH=mpirun, preempted by USR1: resumes, COMPLETED
 #   sweep           slurm/sweep.sbatch over 3 rows with throttle %1: 3 run directories, never 2 at once
-#   time_limit      --time=1 --signal=B:USR1@45: Slurm's own warning signal requeues the job
-#                   until it completes (about 2-3 min; the training, on 1 task with the real
-#                   launcher, must outlast ~45 s)
+#   time_limit      --time=2 --signal=B:USR1@75: Slurm's own warning signal requeues the job
+#                   until it completes (about 2 min; the training, on 1 task with the real
+#                   launcher, must outlast the first signal, 15-45 s into the run)
 # Tests on the emulated cluster (2 nodes x 2 CPUs; real launcher only, skipped with the stand-in):
 #   multinode_selftest  launcher selftest on 2 nodes x 2 ranks passes, ranks on node1 and node2;
 #                   the same without Open MPI's TCP transport fails
@@ -49,14 +49,15 @@
 #                                (default 3; real launcher: measured, see the next line; they
 #                                must still run when the signal comes, after PREEMPT_AFTER lines)
 #   EQUIGLASS_SLURM_REFERENCE_SECONDS  real launcher: the interrupted and reference runs train as
-#                                many epochs as take this long on 1 rank (default 60, at least
+#                                many epochs as take this long on 1 rank (default 70, at least
 #                                8 epochs), measured by a 2-epoch run first
 #   EQUIGLASS_SLURM_PREEMPT_AFTER   metrics.jsonl lines to wait for before the signal (default 3,
 #                                real launcher 2: it writes one line per epoch)
 #   EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS  epochs of the time_limit job with the stand-in (default 6;
 #                                it takes 0.75 s a step there); the real launcher trains the
 #                                reference's epochs on 1 task (~REFERENCE_SECONDS)
-#   EQUIGLASS_SLURM_TIME_LIMIT_SIGNAL  seconds before the limit of --signal=B:USR1@N (default 45)
+#   EQUIGLASS_SLURM_TIME_LIMIT_SIGNAL  seconds before the limit of --time=2 --signal=B:USR1@N
+#                                (default 75)
 #   EQUIGLASS_SLURM_PROGRESS_KEY the metrics field that must increase across restarts (default step)
 #   EQUIGLASS_SLURM_JOB_TIMEOUT  seconds a job may take (default 300)
 #   EQUIGLASS_SLURMD_TIMEOUT, EQUIGLASS_SLURM_GRACE_TIME  the emulated cluster's SlurmdTimeout and
@@ -110,16 +111,16 @@ PROGRESS_KEY=${EQUIGLASS_SLURM_PROGRESS_KEY:-step}
 # The real launcher's interrupted runs all train REF_EPOCHS epochs and end bitwise equal to
 # one uninterrupted reference run of as many epochs (on 1 rank, outside Slurm): reference_run
 # (lib.sh) sets REF_EPOCHS, measured so that training takes about REF_SECONDS on 1 rank.
-REF_SECONDS=${EQUIGLASS_SLURM_REFERENCE_SECONDS:-60}
+REF_SECONDS=${EQUIGLASS_SLURM_REFERENCE_SECONDS:-70}
 REF_EPOCHS=
 if ((STANDIN)); then
-    TIME_LIMIT_EPOCHS=${EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS:-6}
+    TIME_LIMIT_EPOCHS=${EQUIGLASS_SLURM_TIME_LIMIT_EPOCHS:-8}
     TIME_LIMIT_TASKS=2
 else
     # On 1 rank: the slowest pace, so that the training outlasts the first warning signal.
     TIME_LIMIT_TASKS=1
 fi
-TIME_LIMIT_SIGNAL=${EQUIGLASS_SLURM_TIME_LIMIT_SIGNAL:-45}
+TIME_LIMIT_SIGNAL=${EQUIGLASS_SLURM_TIME_LIMIT_SIGNAL:-75}
 # The emulated cluster's SlurmdTimeout and preemption GraceTime (start-emulated-cluster.sh).
 export EQUIGLASS_SLURMD_TIMEOUT=${EQUIGLASS_SLURMD_TIMEOUT:-10} EQUIGLASS_SLURM_GRACE_TIME=${EQUIGLASS_SLURM_GRACE_TIME:-60}
 SLURMD_TIMEOUT=$EQUIGLASS_SLURMD_TIMEOUT
@@ -333,13 +334,16 @@ test_mpirun_fallback() {
     grep -q 'tasks x 1 cpus, mpirun$' "$WORK"/mpirun-fallback-*.out || fail_test "train.sbatch did not use mpirun"
 }
 
-# The time limit itself: with --time=1 --signal=B:USR1@45 Slurm signals the batch shell
-# 15-45 s into each run (its time-limit check runs about every 30 s); the run checkpoints,
-# is requeued with a fresh time limit, and the training (longer than 15 s) ends after restarts.
+# The time limit itself: with --time=2 --signal=B:USR1@75 Slurm signals the batch shell
+# 15-45 s into each run (its time-limit check runs every 30 s and sends the warning when fewer
+# than 75 + 30 s are left); the run checkpoints, is requeued with a fresh time limit, and the
+# training (longer than 45 s) ends after restarts. (With --time=1 --signal=B:USR1@45 the warning
+# is due at the first check, which may come while the job is still launching: the signal is
+# lost and the job ends TIMEOUT.)
 test_time_limit() {
     local run=$WORK/runs/time-limit job log restarts steps
     if ((!STANDIN)); then reference_run; TIME_LIMIT_EPOCHS=$REF_EPOCHS; fi
-    job=$(JOB_TASKS_PER_NODE=$TIME_LIMIT_TASKS train_job time-limit --time=1 --signal=B:USR1@"$TIME_LIMIT_SIGNAL" \
+    job=$(JOB_TASKS_PER_NODE=$TIME_LIMIT_TASKS train_job time-limit --time=2 --signal=B:USR1@"$TIME_LIMIT_SIGNAL" \
         --export=ALL,FAKE_STEP_SECONDS="$TIME_LIMIT_STEP_SECONDS" -- --out "$run" --epochs "$TIME_LIMIT_EPOCHS")
     log=$WORK/time-limit-$job.out
     wait_job "$job" "$log" >/dev/null
