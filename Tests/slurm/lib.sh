@@ -18,12 +18,24 @@ now() { date +%s.%3N; }
 # elapsed START: seconds since START (from `now`), one decimal.
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
+# kill_tree PID: SIGTERM to PID and all its descendants (found by their parent ids), for an
+# interrupted test.
+kill_tree() {
+    local pids=("$1") i=0 child
+    while ((i < ${#pids[@]})); do
+        for child in $(pgrep -P "${pids[i]}" 2>/dev/null); do pids+=("$child"); done
+        i=$((i + 1))
+    done
+    kill "${pids[@]}" 2>/dev/null || true
+}
+
 # submit [sbatch arguments...]: submit a job, print its id, remember it for the clean-up.
 submit() {
     local id
     id=$(sbatch --parsable "$@") || fail_test "sbatch $* failed"
     id=${id%%;*}
-    echo "$id" >>"$WORK/submitted-jobs"
+    # Which cluster: the emulated one when its sbatch wrapper comes first on PATH.
+    if [[ $(command -v sbatch) == "$EG_RUN/bin/sbatch" ]]; then echo "emulated $id"; else echo "local $id"; fi >>"$WORK/submitted-jobs"
     echo "$id"
 }
 
@@ -142,5 +154,83 @@ if bad:
 if len(after) <= len(before):
     sys.exit(f"no record after the restart ({len(after)} records, {len(before)} before the signal)")
 print(steps[len(before) - 1], steps[-1])
+PY
+}
+
+# --- bitwise comparison with an uninterrupted run -----------------------------------------------
+
+# train_outside_slurm OUT EPOCHS LOG: the launcher on 1 rank, outside Slurm, on DATA with
+# TRAIN_ARGS and 1 thread (like the jobs' --cpus-per-task=1), bounded by the job timeout.
+train_outside_slurm() {
+    OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+        timeout "$JOB_TIMEOUT" "$EQUIGLASS_LAUNCHER" train --data "$DATA" "${TRAIN_ARGS[@]}" --out "$1" \
+        --epochs "$2" --threads 1 >"$3" 2>&1 ||
+        { tail -n 30 "$3" >&2; fail_test "launcher train --out $1 failed or took more than $JOB_TIMEOUT s"; }
+}
+
+# reference_run: sets REF_EPOCHS, the epochs of every interrupted run, and makes (once) the
+# uninterrupted run of as many epochs on 1 rank outside Slurm, in REF_RUN, which they must
+# equal bit for bit. REF_EPOCHS is EQUIGLASS_SLURM_PREEMPT_EPOCHS, or measured on this machine:
+# as many epochs as take REF_SECONDS on 1 rank (from a 2-epoch run: its second epoch, the
+# snapshots then cached), at least 8, so that the time_limit job (1 task) outlasts Slurm's
+# first warning signal on a quick machine as on a slow one. The tests run in subshells: both
+# are kept on disk.
+reference_run() {
+    if [[ ! -f $WORK/reference-epochs ]]; then
+        local epochs=${EQUIGLASS_SLURM_PREEMPT_EPOCHS:-} seconds
+        if [[ -z $epochs ]]; then
+            train_outside_slurm "$WORK/runs/calibration" 2 "$WORK/calibration.out"
+            seconds=$(tail -n1 "$WORK/runs/calibration/metrics.jsonl" | python3 -c 'import json,sys; print("%.2f" % json.load(sys.stdin)["seconds"])')
+            epochs=$(python3 -c 'import math,sys; print(min(200, max(8, math.ceil(float(sys.argv[1]) / float(sys.argv[2])))))' "$REF_SECONDS" "$seconds")
+            say "calibration: an epoch takes $seconds s on 1 rank: the interrupted runs and the reference train $epochs epochs (~$REF_SECONDS s on 1 rank)"
+        fi
+        echo "$epochs" >"$WORK/reference-epochs"
+    fi
+    REF_EPOCHS=$(cat "$WORK/reference-epochs")
+    [[ -f $REF_RUN/.complete ]] && return 0
+    local t
+    t=$(now)
+    rm -rf "$REF_RUN"
+    say "reference: $REF_EPOCHS epochs on 1 rank, outside Slurm, in $REF_RUN"
+    train_outside_slurm "$REF_RUN" "$REF_EPOCHS" "$WORK/reference.out"
+    touch "$REF_RUN/.complete"
+    say "reference: done in $(elapsed "$t") s ($(tail -n1 "$WORK/reference.out"))"
+}
+
+# newest_step RUN: the step of the newest checkpoint-<step>.h5 in RUN (0 if none).
+newest_step() {
+    local last
+    last=$(find "$1" -maxdepth 1 -name 'checkpoint-*.h5' 2>/dev/null | sort | tail -n1)
+    [[ -n $last ]] || { echo 0; return; }
+    last=${last##*checkpoint-}
+    echo $((10#${last%.h5}))
+}
+
+# expect_bitwise RUN: RUN's final checkpoint holds the same parameters, Adam moments, random
+# state and step as the reference run's checkpoint at that step (Tests/slurm/compare_checkpoints.py).
+expect_bitwise() {
+    local out
+    reference_run
+    out=$(python3 "$here/compare_checkpoints.py" "$1" "$REF_RUN") || { echo "$out" >&2; fail_test "not bitwise equal to the uninterrupted run"; }
+    [[ $(newest_step "$1") == "$(newest_step "$REF_RUN")" ]] ||
+        fail_test "the run ended at step $(newest_step "$1"), the reference at step $(newest_step "$REF_RUN")"
+    say "$out"
+}
+
+# expect_one_metrics_file RUN EPOCHS: RUN holds exactly one metrics file, metrics.jsonl, with one
+# line per epoch 1..EPOCHS in order and no line twice (only rank 0 writes it, never redoes an epoch).
+expect_one_metrics_file() {
+    local files
+    files=$(cd "$1" && find . -name '*metrics*' | sort | tr '\n' ' ')
+    [[ $files == "./metrics.jsonl " ]] || fail_test "metrics files in $1: ${files:-none} (expected ./metrics.jsonl only)"
+    python3 - "$1/metrics.jsonl" "$2" <<'PY' || fail_test "$1/metrics.jsonl is not one line per epoch (see above)"
+import json, sys
+path, epochs = sys.argv[1], int(sys.argv[2])
+lines = open(path).read().splitlines()
+if len(set(lines)) != len(lines):
+    sys.exit(f"{path}: duplicated lines")
+got = [json.loads(l)["epoch"] for l in lines]
+if got != list(range(1, epochs + 1)):
+    sys.exit(f"{path}: epochs {got}, expected 1..{epochs} once each")
 PY
 }

@@ -24,49 +24,19 @@ ctld_spool=/var/spool/slurmctld
 slurmd_spool=/var/spool/slurmd
 ctld_pid=/run/slurmctld.pid
 slurmd_pid=/run/slurmd.pid
-munge_key=/etc/munge/munge.key
-munge_pid=/run/munge/munged.pid
 marker="# Written by EquiGlass tools/slurm/start-local-cluster.sh"
 
 say() { echo "[start-local-cluster] $*"; }
 die() { echo "[start-local-cluster] ERROR: $*" >&2; exit 1; }
 
-# Print the tail of every daemon log, for errors.
-show_logs() {
-    local f
-    for f in /var/log/munge/munged.log "$log_dir/slurmctld.log" "$log_dir/slurmd.log"; do
-        if [[ -f $f ]]; then
-            echo "----- last lines of $f -----" >&2
-            tail -n 40 "$f" >&2
-        else
-            echo "----- $f does not exist -----" >&2
-        fi
-    done
-}
-
-# True if the pid file names a live process.
-# (A daemon removes its pid file while it shuts down: read it once, quietly.)
-running() { local pid; pid=$(cat "$1" 2>/dev/null) && [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; }
+# shellcheck source=tools/slurm/cluster-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/cluster-common.sh"
+logs=(/var/log/munge/munged.log "$log_dir/slurmctld.log" "$log_dir/slurmd.log")
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (it installs packages and starts daemons)"
 
 # --- 1. packages -----------------------------------------------------------------------
-packages=(munge slurmctld slurmd slurm-client slurm-wlm-basic-plugins)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    # The package lists may be missing or stale on a fresh machine: update and retry once.
-    apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/equiglass-slurm-apt.log 2>&1 ||
-        { apt-get update >>/tmp/equiglass-slurm-apt.log 2>&1 &&
-          apt-get install -y --no-install-recommends "${missing[@]}" >>/tmp/equiglass-slurm-apt.log 2>&1; } ||
-        { tail -n 30 /tmp/equiglass-slurm-apt.log >&2; die "apt-get install ${missing[*]} failed"; }
-fi
-[[ -f /usr/lib/x86_64-linux-gnu/slurm-wlm/mpi_pmix.so || -n $(find /usr/lib -name mpi_pmix.so 2>/dev/null | head -n1) ]] ||
-    die "Slurm's PMIx plugin (mpi_pmix.so) is missing; it ships in slurm-wlm-basic-plugins"
+install_slurm_packages
 
 # --- 2. slurm.conf ---------------------------------------------------------------------
 node=$(hostname -s)
@@ -83,25 +53,7 @@ $marker
 # A single-node test cluster; see slurm/README.md. Do not use as a production template.
 ClusterName=equiglass
 SlurmctldHost=$node(127.0.0.1)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-CredType=cred/munge
-# cred_expire also delays the restart of a requeued job.
-AuthInfo=cred_expire=$cred_expire
-MpiDefault=pmix
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-SwitchType=switch/none
-SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
-SchedulerType=sched/backfill
-# Look at pending jobs every 2 s (default 60) so that a requeued job restarts promptly.
-SchedulerParameters=sched_interval=2,bf_interval=5
-JobRequeue=1
-ReturnToService=2
-# Keep finished jobs visible to 'scontrol show job' for 30 min (no accounting database here).
-MinJobAge=1800
+$(common_slurm_conf "$cred_expire")
 KillWait=30
 StateSaveLocation=$ctld_spool
 SlurmdSpoolDir=$slurmd_spool
@@ -109,12 +61,6 @@ SlurmctldPidFile=$ctld_pid
 SlurmdPidFile=$slurmd_pid
 SlurmctldLogFile=$log_dir/slurmctld.log
 SlurmdLogFile=$log_dir/slurmd.log
-SlurmctldDebug=info
-SlurmdDebug=info
-AccountingStorageType=accounting_storage/none
-JobAcctGatherType=jobacct_gather/none
-JobCompType=jobcomp/none
-MailProg=/bin/true
 $node_line State=UNKNOWN
 PartitionName=debug Nodes=$node Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
@@ -134,22 +80,7 @@ else
 fi
 
 # --- 3. munge ---------------------------------------------------------------------------
-if [[ ! -s $munge_key ]]; then
-    say "creating $munge_key"
-    mkdir -p /etc/munge
-    mungekey --create --keyfile="$munge_key" --force
-fi
-chown munge:munge "$munge_key" /etc/munge
-chmod 0400 "$munge_key"
-mkdir -p /run/munge /var/log/munge /var/lib/munge
-chown munge:munge /run/munge /var/log/munge /var/lib/munge
-chmod 0755 /run/munge
-if ! running "$munge_pid"; then
-    say "starting munged"
-    runuser -u munge -- /usr/sbin/munged || { show_logs; die "munged did not start"; }
-fi
-for _ in $(seq 50); do munge -n 2>/dev/null | unmunge >/dev/null 2>&1 && break; sleep 0.2; done
-munge -n | unmunge >/dev/null || { show_logs; die "munge does not round-trip a credential"; }
+start_munge
 
 # --- 4. slurmctld and slurmd ------------------------------------------------------------
 stop_daemon() { # pidfile name
@@ -165,11 +96,11 @@ if ((restart)); then
 fi
 if ! running "$ctld_pid"; then
     say "starting slurmctld"
-    slurmctld || { show_logs; die "slurmctld did not start"; }
+    slurmctld || { show_logs "${logs[@]}"; die "slurmctld did not start"; }
 fi
 if ! running "$slurmd_pid"; then
     say "starting slurmd"
-    slurmd || { show_logs; die "slurmd did not start"; }
+    slurmd || { show_logs "${logs[@]}"; die "slurmd did not start"; }
 fi
 
 # --- 5. wait for the node ---------------------------------------------------------------
@@ -187,5 +118,5 @@ while ((SECONDS - start < timeout_s)); do
 done
 echo "[start-local-cluster] ERROR: node $node not idle after $timeout_s s (sinfo state: '${state:-no answer}')" >&2
 sinfo -N -l >&2 || true
-show_logs
+show_logs "${logs[@]}"
 exit 1
