@@ -34,7 +34,7 @@ struct PredictCommand: RankCommand {
         guard world.isRoot else { return }
         threadsOption.configure()
         let bundle = try ModelBundle.load(checkpoint)
-        let (file, snapshots) = try bundle.predictions(on: data, needTargets: false)
+        let (file, snapshots) = try bundle.predictions(on: [data], needTargets: false)
         let t = bundle.config.model.times.count
         let predictions = snapshots.flatMap(\.1), species = snapshots.flatMap(\.0.species)
         let h5 = try HDF5File.create(path: out)

@@ -47,11 +47,11 @@ public struct ModelBundle {
     /// The preparer of this model's inputs.
     public var preparer: SnapshotPreparer { SnapshotPreparer(config: config.model) }
 
-    /// Every snapshot of the file `path` with this model's predictions `[N][T]` (physical units),
-    /// in file order, on this process alone.
-    public func predictions(on path: String, needTargets: Bool) throws -> (file: SnapshotSet, snapshots: [(PreparedSnapshot, [Float])]) {
+    /// Every snapshot of the files `paths` (read as one set) with this model's predictions
+    /// `[N][T]` (physical units), in order, on this process alone.
+    public func predictions(on paths: [String], needTargets: Bool) throws -> (file: SnapshotSet, snapshots: [(PreparedSnapshot, [Float])]) {
         let preparer = self.preparer
-        let file = try preparer.open(path, needTargets: needTargets, needAllTimes: false)
+        let file = try preparer.open(paths, needTargets: needTargets, needAllTimes: false)
         let snapshots = try (0..<file.snapshotCount).map { k in
             let p = try preparer.prepared(file, snapshot: k, normalization)
             return (p, predict(p))
