@@ -100,7 +100,19 @@ extension NpyArray {
         }
         self.shape = shape
         self.descr = descr
-        let stored: Values = bytes.withUnsafeBytes { raw in
+        let stored = NpyArray.decode(bytes, from: dataStart, kind: kind, size: size, count: count)
+        guard fortranOrder, shape.count > 1 else { values = stored; return }
+        let offsets = NpyArray.fortranOffsets(shape)
+        switch stored {
+        case .float(let v): values = .float(offsets.map { v[$0] })
+        case .integer(let v): values = .integer(offsets.map { v[$0] })
+        }
+    }
+
+    /// `count` little-endian values of dtype kind `kind` (f, i, u, b) and `size` bytes each, from
+    /// `bytes[dataStart...]` (its length checked by the caller).
+    static func decode(_ bytes: [UInt8], from dataStart: Int, kind: Character, size: Int, count: Int) -> Values {
+        bytes.withUnsafeBytes { raw in
             let base = raw.baseAddress! + dataStart
             func load<T: FixedWidthInteger>(_: T.Type, _ i: Int) -> T {
                 T(littleEndian: base.loadUnaligned(fromByteOffset: i * size, as: T.self))
@@ -117,12 +129,6 @@ extension NpyArray {
             case ("u", 4): return .integer((0..<count).map { Int64(load(UInt32.self, $0)) })
             default: return .integer((0..<count).map { Int64(truncatingIfNeeded: load(UInt64.self, $0)) })
             }
-        }
-        guard fortranOrder, shape.count > 1 else { values = stored; return }
-        let offsets = NpyArray.fortranOffsets(shape)
-        switch stored {
-        case .float(let v): values = .float(offsets.map { v[$0] })
-        case .integer(let v): values = .integer(offsets.map { v[$0] })
         }
     }
 

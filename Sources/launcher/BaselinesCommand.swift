@@ -100,6 +100,15 @@ struct BaselinesCommand: ParsableCommand {
                                "notes": notes]))
             return
         }
+        printTable(results, order: order, times: times, trainFile: trainFile, testFile: testFile, trainSet: trainSet,
+                   testSet: testSet, inherent: inherent, notes: notes)
+        printNow("wall time \(duration(elapsed))")
+    }
+
+    /// The table of every baseline per species and time: ρ pooled (mean of per-snapshot ρ).
+    private func printTable(_ results: [String: [String: [Double?]]], order: [String], times: [Double],
+                            trainFile: SnapshotSet, testFile: SnapshotSet, trainSet: DescriptorTable, testSet: DescriptorTable,
+                            inherent: Bool, notes: [String]) {
         printNow("baselines: fitted on \(trainFile.path) (\(trainSet.snapshots) snapshots), scored on \(testFile.path) (\(testSet.snapshots) snapshots)")
         printNow("\(trainSet.columnCount) descriptors on \(inherent ? "inherent-structure" : "thermal") positions; ρ pooled (mean of per-snapshot ρ)")
         for note in notes { printNow("note: \(note)") }
@@ -119,7 +128,6 @@ struct BaselinesCommand: ParsableCommand {
                          + cell("displacement_inherent") + "   " + cell("ridge_displacement"))
             }
         }
-        printNow("wall time \(duration(elapsed))")
     }
 
     private func open(_ paths: [String]) throws -> SnapshotSet {

@@ -122,12 +122,21 @@ struct BenchCommand: RankCommand {
             say("predictions identical across thread counts: \(identical); gradients: \(gradientsIdentical)")
         }
         guard world.isRoot && json else { return }
+        printNow(try jsonText(config: config, results: results, kernelResults: kernelResults, identical: identical,
+                              gradientsIdentical: gradientsIdentical, flopCounts: flopCounts,
+                              executedFlopCounts: executedFlopCounts, sgemmRate: sgemmRate, ranks: world.size))
+    }
+
+    /// The --json object: the configuration, the machine and build, the FLOP counts, the results.
+    func jsonText(config: ModelConfig, results: [[String: Any]], kernelResults: [[String: Any]], identical: Bool,
+                  gradientsIdentical: Bool, flopCounts: [Int: Double], executedFlopCounts: [Int: Double],
+                  sgemmRate: Double?, ranks: Int) throws -> String {
         var configObject: [String: Any] = [
             "channels": config.channels, "lmax": config.lmax, "layers": config.layers, "cutoff": config.cutoff,
             "radial_hidden": config.radialHidden, "decoder_hidden": config.decoderHidden,
             "times": config.times.count, "species": config.speciesCount,
             "parameters": ParameterLayout(config: config).count,
-            "repeats": repeats, "ranks": world.size,
+            "repeats": repeats, "ranks": ranks,
             "snapshot": data ?? "generated: KA-like 80:20, density 1.2, random non-overlapping (min distance 0.75)",
             "predictions_identical_across_threads": identical,
             "gradients_identical_across_threads": gradientsIdentical,
@@ -142,7 +151,7 @@ struct BenchCommand: RankCommand {
         var object: [String: Any] = ["config": configObject, "results": results]
         if kernels { object["kernels"] = kernelResults }
         let text = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        printNow(String(decoding: text, as: UTF8.self))
+        return String(decoding: text, as: UTF8.self)
     }
 
     // MARK: the snapshot
