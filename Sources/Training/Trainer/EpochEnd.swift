@@ -37,6 +37,24 @@ extension Trainer {
                 "species": speciesScores(metrics, speciesNames: data.speciesNames)] as [String: Any]
     }
 
+    /// Rank 0 drops the lines of metrics.jsonl past epoch `epoch` (none in a run that resumes
+    /// from its last line's checkpoint); failing to is an error naming the file.
+    func trimMetrics(toEpoch epoch: Int) throws {
+        let path = outDirectory + "/metrics.jsonl"
+        guard world.isRoot, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: true)
+        let kept = lines.filter { line in
+            let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+            return (object?["epoch"] as? Int).map { $0 <= epoch } ?? true
+        }
+        guard kept.count < lines.count else { return }
+        do {
+            try Data(kept.map { $0 + "\n" }.joined().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ValidationFailure("cannot rewrite \(path) (the run's metrics): \(error.localizedDescription)")
+        }
+    }
+
     /// Rank 0 appends `line` to the run's metrics.jsonl; failing to is an error naming the file.
     func appendMetrics(_ line: [String: Any]) throws {
         guard world.isRoot else { return }

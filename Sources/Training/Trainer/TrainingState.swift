@@ -86,9 +86,12 @@ extension Trainer {
             + "global batch \(tc.batchSize) over \(world.size) rank\(world.size == 1 ? "" : "s"), \(reduction.rawValue) gradient sum"
     }
 
-    /// Rank 0: the run's config.json, and transfer.json when the run is a transfer or freezes.
+    /// Rank 0: the run's config.json, and transfer.json when the run is a transfer or freezes;
+    /// metrics.jsonl keeps the epochs the state has done (a run stopped after an epoch's line
+    /// and before its checkpoint writes that line again when it resumes).
     func writeRunFiles(_ state: TrainingState) throws {
         guard world.isRoot else { return }
+        try trimMetrics(toEpoch: state.epoch)
         try Data(config.json().utf8).write(to: URL(fileURLWithPath: outDirectory + "/config.json"))
         if state.initFrom != nil || state.frozen != nil {  // also in every checkpoint's metadata
             var fields = state.frozen?.metadata ?? [:]
