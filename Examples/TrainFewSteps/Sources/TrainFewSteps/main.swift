@@ -30,7 +30,7 @@ do {
     try trainer.run()
 
     let bundle = try ModelBundle.load(out)
-    let evaluation = try evaluate(bundle, on: data, world: world)
+    let evaluation = try evaluate(bundle, on: [data], world: world)
     print("after \(bundle.checkpoint.step) steps, on \(evaluation.metrics.snapshots) snapshots of \(data):")
     for (q, t) in evaluation.times.enumerated() {
         print(String(format: "  t = %g: Pearson ρ (species A) %.4f, MSE %.4g", t,
