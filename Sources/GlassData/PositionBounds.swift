@@ -49,20 +49,25 @@ public enum PositionBounds {
             let y = x - l * (x / l).rounded(.down)
             return y < l ? y : 0
         }
-        func cell(_ i: Int) -> [Int] {
-            (0..<3).map { (a: Int) -> Int in
-                let fraction: Double = wrap(positions[3 * i + a], box[a]) / box[a]
-                return min(cells[a] - 1, Int(fraction * Double(cells[a])))
+        // One Int per cell (cells ≤ 2^20 per edge, so the product fits): no array per particle.
+        func cell(_ i: Int) -> (Int, Int, Int) {
+            func index(_ a: Int) -> Int {
+                min(cells[a] - 1, Int(wrap(positions[3 * i + a], box[a]) / box[a] * Double(cells[a])))
             }
+            return (index(0), index(1), index(2))
         }
-        var grid: [[Int]: [Int]] = [:]
-        for i in 0..<n { grid[cell(i), default: []].append(i) }
+        func key(_ x: Int, _ y: Int, _ z: Int) -> Int {
+            (((x + cells[0]) % cells[0]) * cells[1] + (y + cells[1]) % cells[1]) * cells[2] + (z + cells[2]) % cells[2]
+        }
+        var grid: [Int: [Int]] = [:]
         for i in 0..<n {
-            let c = cell(i)
+            let (x, y, z) = cell(i)
+            grid[key(x, y, z), default: []].append(i)
+        }
+        for i in 0..<n {
+            let (x, y, z) = cell(i)
             for dx in -1...1 { for dy in -1...1 { for dz in -1...1 {
-                let offset = [dx, dy, dz]
-                let key: [Int] = (0..<3).map { a in (c[a] + offset[a] + cells[a]) % cells[a] }
-                for j in grid[key] ?? [] where j > i {
+                for j in grid[key(x + dx, y + dy, z + dz)] ?? [] where j > i {
                     var r2 = 0.0
                     for a in 0..<3 {
                         var d = positions[3 * j + a] - positions[3 * i + a]

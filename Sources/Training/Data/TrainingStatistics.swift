@@ -23,8 +23,8 @@ public struct TrainingStatistics {
         for i in 0..<p.particleCount { for j in 0..<extra { scalars.add(slot: j, Double(p.rawScalars[i * extra + j])) } }
         let v = p.input.extraVectors.isEmpty ? 0 : p.rawVectors.count / (3 * max(p.particleCount, 1))
         for i in 0..<(p.particleCount * v) {
-            let x = (0..<3).map { Double(p.rawVectors[3 * i + $0]) }
-            scalars.add(slot: extra + i % v, (x[0] * x[0] + x[1] * x[1] + x[2] * x[2]).squareRoot())
+            let x = Double(p.rawVectors[3 * i]), y = Double(p.rawVectors[3 * i + 1]), z = Double(p.rawVectors[3 * i + 2])
+            scalars.add(slot: extra + i % v, (x * x + y * y + z * z).squareRoot())
         }
     }
 
